@@ -1,0 +1,2 @@
+/** Demo page entry (placeholder until the client issue lands). */
+document.body.dataset.ready = "true";

@@ -1,0 +1,166 @@
+/**
+ * The room wire protocol (version 1): JSON text frames on `GET /v1/rooms/:room/ws`.
+ * Every inbound frame is validated with these schemas; docs/protocol.md describes each message.
+ */
+import { z } from "zod";
+import type { ErrorCode } from "./errors.ts";
+
+/** Protocol version announced in `welcome`. */
+export const PROTOCOL_VERSION = 1;
+
+/** Exact text a client sends as a keep-alive; the server answers PONG_FRAME without waking the room. */
+export const PING_FRAME = '{"type":"ping"}';
+/** Exact text of the answer to PING_FRAME. */
+export const PONG_FRAME = '{"type":"pong"}';
+
+/** Free-form, JSON-serialisable peer metadata (display name, avatar, app state). */
+export const Metadata = z.record(z.string(), z.unknown());
+export type Metadata = z.infer<typeof Metadata>;
+
+/** Server-assigned peer id. */
+export const PeerId = z.string().min(1).max(64);
+
+// ---------- client → server ----------
+
+/** Relay `data` to one peer. */
+export const ClientSignal = z.object({ type: z.literal("signal"), to: PeerId, data: z.unknown() });
+/** Send `data` to every other peer; `ephemeral` frames carry no seq and are never retained. */
+export const ClientBroadcast = z.object({
+  type: z.literal("broadcast"),
+  data: z.unknown(),
+  ephemeral: z.boolean().optional(),
+});
+/** Cumulative acknowledgement: every frame with seq ≤ `seq` was received. */
+export const ClientAck = z.object({ type: z.literal("ack"), seq: z.number().int().nonnegative() });
+/** Deliberate goodbye: the peer leaves at once (no resume grace). */
+export const ClientLeave = z.object({ type: z.literal("leave") });
+/** Replace this peer's metadata; the others get `peer-updated`. */
+export const ClientMetadata = z.object({ type: z.literal("metadata"), metadata: Metadata });
+/** A connection-quality report, shared with the room as an ephemeral `quality` frame. */
+export const ClientQuality = z.object({
+  type: z.literal("quality"),
+  report: z.record(z.string(), z.unknown()),
+});
+/** Admin grant: remove a peer from the room. */
+export const ClientKick = z.object({ type: z.literal("kick"), peerId: PeerId, reason: z.string().max(200).optional() });
+/** Admin grant: disconnect everyone and forget the room. */
+export const ClientCloseRoom = z.object({ type: z.literal("close-room") });
+
+/** Any frame a client may send. */
+export const ClientMessage = z.discriminatedUnion("type", [
+  ClientSignal,
+  ClientBroadcast,
+  ClientAck,
+  ClientLeave,
+  ClientMetadata,
+  ClientQuality,
+  ClientKick,
+  ClientCloseRoom,
+]);
+export type ClientMessage = z.infer<typeof ClientMessage>;
+
+// ---------- server → client ----------
+
+/** A peer as others see it. */
+export interface PeerInfo {
+  peerId: string;
+  /** The token's `sub`: two devices of one user are two peers with the same userId. */
+  userId: string;
+  name?: string;
+  metadata: Metadata;
+  joinedAt: number;
+}
+
+/** Limits the server enforces on this connection. */
+export interface RoomLimits {
+  maxFrameBytes: number;
+  maxPeers: number;
+  ratePerSecond: number;
+  rateBurst: number;
+  resumeGraceSeconds: number;
+}
+
+/** First frame on every connection. */
+export interface WelcomeMessage {
+  type: "welcome";
+  v: number;
+  room: string;
+  peerId: string;
+  /** The other peers, never the joiner itself. */
+  peers: PeerInfo[];
+  /** Secret for `?resume=`; valid until the grace period after a drop ends. */
+  resumeToken: string;
+  /** True when this connection resumed an earlier session (same peerId, missed frames follow). */
+  resumed: boolean;
+  limits: RoomLimits;
+}
+
+/** Durable frames carry a per-recipient `seq`, acknowledged with `ack`, and survive a reconnect. */
+export interface SignalMessage {
+  type: "signal";
+  from: string;
+  data: unknown;
+  seq: number;
+}
+export interface PeerJoinedMessage {
+  type: "peer-joined";
+  peer: PeerInfo;
+  peerId: string;
+  seq: number;
+}
+export interface PeerReconnectingMessage {
+  type: "peer-reconnecting";
+  peerId: string;
+  seq: number;
+}
+export interface PeerResumedMessage {
+  type: "peer-resumed";
+  peerId: string;
+  seq: number;
+}
+export interface PeerLeftMessage {
+  type: "peer-left";
+  peerId: string;
+  reason: "left" | "timeout" | "kicked" | "closed";
+  seq: number;
+}
+export interface PeerUpdatedMessage {
+  type: "peer-updated";
+  peerId: string;
+  metadata: Metadata;
+  seq: number;
+}
+export interface BroadcastMessage {
+  type: "broadcast";
+  from: string;
+  data: unknown;
+  /** Absent on ephemeral broadcasts. */
+  seq?: number;
+}
+/** Ephemeral: never retained, no seq. */
+export interface QualityMessage {
+  type: "quality";
+  from: string;
+  report: Record<string, unknown>;
+}
+export interface ErrorMessage {
+  type: "error";
+  code: ErrorCode;
+  message: string;
+}
+
+/** Any frame the server sends (besides the PONG_FRAME keep-alive answer). */
+export type ServerMessage =
+  | WelcomeMessage
+  | SignalMessage
+  | PeerJoinedMessage
+  | PeerReconnectingMessage
+  | PeerResumedMessage
+  | PeerLeftMessage
+  | PeerUpdatedMessage
+  | BroadcastMessage
+  | QualityMessage
+  | ErrorMessage;
+
+/** Server frames that carry a seq and are retained until acknowledged. */
+export type DurableServerMessage = Extract<ServerMessage, { seq: number }>;
