@@ -16,9 +16,13 @@ if (major < 22) {
 ensureSystemDependencies();
 mkdirSync("test-results", { recursive: true });
 const report = "test-results/vitest.json";
-const result = spawnSync("vitest", ["run", "--reporter=default", "--reporter=json", `--outputFile.json=${report}`, ...process.argv.slice(2)], {
-  stdio: "inherit",
-});
+const result = spawnSync(
+  "vitest",
+  ["run", "--reporter=default", "--reporter=json", `--outputFile.json=${report}`, ...process.argv.slice(2)],
+  {
+    stdio: "inherit",
+  },
+);
 
 interface VitestJsonReport {
   numPassedTests: number;
