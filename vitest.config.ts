@@ -9,6 +9,8 @@ export const TEST_BINDINGS = {
   TURN_NODE_TOKEN: "test-node-token",
   API_KEYS: "test-api-key-1,test-api-key-2",
   ADMIN_TOKEN: "test-admin-token",
+  // A local .dev.vars is read by the plugin too; pin every var it may set so local runs equal CI runs.
+  TURN_NODE_HOSTS: "",
 };
 
 export default defineConfig({

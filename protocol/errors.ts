@@ -29,6 +29,7 @@ export const ErrorCode = {
   internal: "internal",
   noTurnNodes: "no_turn_nodes",
   hostNotAllowed: "host_not_allowed",
+  staleHeartbeat: "stale_heartbeat",
 } as const;
 
 /** One of the error codes above. */
@@ -49,10 +50,14 @@ export const CloseCode = {
   kicked: 4003,
   /** An admin closed the room; every peer is disconnected. */
   roomClosed: 4004,
+  /** The room already holds MAX_PEERS_PER_ROOM peers; the join was refused after a `room_full` error frame. */
+  roomFull: 4005,
   /** A newer socket resumed this peer's session; this older socket is closed. */
   replaced: 4009,
   /** The socket stopped answering pings and was dropped by the sweep. */
   idleTimeout: 4010,
+  /** The peer left more than 2 × MAX_QUEUE_PER_PEER frames unacknowledged; its session ended. */
+  queueOverflow: 4011,
 } as const;
 
 /** One of the close codes above. */

@@ -43,6 +43,11 @@ export const Heartbeat = z.object({
     .optional(),
   draining: z.boolean().optional(),
   location: z.object({ lat: z.number().min(-90).max(90), lon: z.number().min(-180).max(180) }).optional(),
+  /**
+   * When the node sent this heartbeat (unix ms). Optional; when present the registry refuses a heartbeat more than
+   * TURN_NODE_TTL_SECONDS off its own clock, or not newer than the last one it accepted (`stale_heartbeat`).
+   */
+  sentAt: z.number().int().nonnegative().optional(),
 });
 export type Heartbeat = z.infer<typeof Heartbeat>;
 
@@ -52,4 +57,6 @@ export interface HeartbeatResponse {
   ttlSeconds: number;
   /** True when an operator asked this node to drain via the admin API. */
   drain?: boolean;
+  /** How often the registry wants heartbeats (a third of ttlSeconds, so two may be lost). */
+  heartbeatIntervalSeconds?: number;
 }

@@ -8,10 +8,8 @@ import type { ErrorCode } from "./errors.ts";
 /** Protocol version announced in `welcome`. */
 export const PROTOCOL_VERSION = 1;
 
-/** Exact text a client sends as a keep-alive; the server answers PONG_FRAME without waking the room. */
-export const PING_FRAME = '{"type":"ping"}';
-/** Exact text of the answer to PING_FRAME. */
-export const PONG_FRAME = '{"type":"pong"}';
+/** Keep-alive frames (defined zod-free in keepalive.ts for the browser bundle). */
+export { PING_FRAME, PONG_FRAME } from "./keepalive.ts";
 
 /** Free-form, JSON-serialisable peer metadata (display name, avatar, app state). */
 export const Metadata = z.record(z.string(), z.unknown());
@@ -93,6 +91,11 @@ export interface WelcomeMessage {
   /** True when this connection resumed an earlier session (same peerId, missed frames follow). */
   resumed: boolean;
   limits: RoomLimits;
+  /**
+   * Present (true) only on a resume after the server restarted uncleanly (crash, deploy): durable frames sent
+   * in the last moments before the restart may be lost, so seq may jump. Renegotiate if in doubt (docs/protocol.md).
+   */
+  lossPossible?: boolean;
 }
 
 /** Durable frames carry a per-recipient `seq`, acknowledged with `ack`, and survive a reconnect. */
@@ -161,6 +164,18 @@ export type ServerMessage =
   | BroadcastMessage
   | QualityMessage
   | ErrorMessage;
+
+/** A peer in `GET /v1/rooms/:room`: its public info and whether its socket is up or in the resume grace. */
+export interface RoomStatePeer extends PeerInfo {
+  status: "connected" | "reconnecting";
+}
+
+/** `GET /v1/rooms/:room`: the room as the server sees it now. `createdAt` is null for a room with no state. */
+export interface RoomState {
+  room: string;
+  createdAt: number | null;
+  peers: RoomStatePeer[];
+}
 
 /** Server frames that carry a seq and are retained until acknowledged. */
 export type DurableServerMessage = Extract<ServerMessage, { seq: number }>;

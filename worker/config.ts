@@ -29,6 +29,12 @@ export interface TurnConfig {
   /** STUN URLs added to every answer. */
   stunUrls: string[];
   iceTtlSeconds: number;
+  /** How long /v1/ice reuses a registry snapshot (isolate and colo cache), seconds; 0 = ask the registry every time. */
+  snapshotCacheSeconds: number;
+  /** /v1/ice requests a client may make per minute (per isolate token bucket). */
+  iceRatePerMinute: number;
+  /** /v1/ice burst a client may make at once. */
+  iceRateBurst: number;
 }
 
 /** Secret names, as `wrangler secret put` knows them. */
@@ -85,6 +91,7 @@ function nonEmpty(value: string | undefined): string | undefined {
 /** Parses and validates `env`. Throws ConfigError naming the setting. */
 export function parseConfig(env: Env): Config {
   const environment = nonEmpty(env.ENVIRONMENT) ?? "production";
+  const nodeTtlSeconds = integer(env, "TURN_NODE_TTL_SECONDS", 15, 2, 3600);
   return {
     environment,
     isDevelopment: environment === "development",
@@ -99,11 +106,21 @@ export function parseConfig(env: Env): Config {
       emptyRoomTtlSeconds: integer(env, "EMPTY_ROOM_TTL_SECONDS", 300, 1, 30 * 86400),
     },
     turn: {
-      nodeTtlSeconds: integer(env, "TURN_NODE_TTL_SECONDS", 15, 2, 3600),
+      nodeTtlSeconds,
       nodeHosts: list(env.TURN_NODE_HOSTS),
       staticUrls: list(env.TURN_STATIC_URLS),
       stunUrls: list(env.STUN_URLS),
       iceTtlSeconds: integer(env, "ICE_TTL_SECONDS", 3600, 60, MAX_ICE_TTL_SECONDS),
+      // Staleness must stay well under the node TTL: at most a third of it (5 s of the default 15 s).
+      snapshotCacheSeconds: integer(
+        env,
+        "ICE_SNAPSHOT_CACHE_SECONDS",
+        Math.min(5, Math.floor(nodeTtlSeconds / 3)),
+        0,
+        Math.floor(nodeTtlSeconds / 3),
+      ),
+      iceRatePerMinute: integer(env, "ICE_RATE_LIMIT_PER_MINUTE", 60, 1, 1_000_000_000),
+      iceRateBurst: integer(env, "ICE_RATE_LIMIT_BURST", 20, 1, 1_000_000_000),
     },
     secrets: {
       roomTokenSecret: nonEmpty(env.ROOM_TOKEN_SECRET),

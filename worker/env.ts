@@ -18,6 +18,9 @@ export interface Env {
   TURN_STATIC_URLS?: string;
   STUN_URLS?: string;
   ICE_TTL_SECONDS?: string;
+  ICE_SNAPSHOT_CACHE_SECONDS?: string;
+  ICE_RATE_LIMIT_PER_MINUTE?: string;
+  ICE_RATE_LIMIT_BURST?: string;
 
   // Secrets
   ROOM_TOKEN_SECRET?: string;
