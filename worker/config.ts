@@ -50,9 +50,11 @@ export interface Config {
   secrets: {
     roomTokenSecret?: string;
     turnSecrets: string[];
-    nodeToken?: string;
+    /** TURN_NODE_TOKEN: a comma list, so the token rotates without a gap (nodes send any one). */
+    nodeTokens: string[];
     apiKeys: string[];
-    adminToken?: string;
+    /** ADMIN_TOKEN: a comma list, so the operator token rotates without a gap. */
+    adminTokens: string[];
   };
 }
 
@@ -125,9 +127,9 @@ export function parseConfig(env: Env): Config {
     secrets: {
       roomTokenSecret: nonEmpty(env.ROOM_TOKEN_SECRET),
       turnSecrets: list(env.TURN_SECRETS),
-      nodeToken: nonEmpty(env.TURN_NODE_TOKEN),
+      nodeTokens: list(env.TURN_NODE_TOKEN),
       apiKeys: list(env.API_KEYS),
-      adminToken: nonEmpty(env.ADMIN_TOKEN),
+      adminTokens: list(env.ADMIN_TOKEN),
     },
   };
 }

@@ -38,15 +38,22 @@ export async function matchApiKey(keys: readonly string[], candidate: string): P
   return matched === undefined ? null : apiKeyLabel(matched);
 }
 
+/** True when `presented` equals one of `secrets`; compares against every one, in constant time each. */
+export function matchesAnySecret(secrets: readonly string[], presented: string | undefined): boolean {
+  if (presented === undefined) return false;
+  let matched = false;
+  for (const secret of secrets) matched = timingSafeEqualText(presented, secret) || matched;
+  return matched;
+}
+
 /**
- * Requires `Authorization: Bearer <secret>` equal to the configured secret `name` (never from the query).
- * Throws a 500 `misconfigured` problem when the secret is not set, a 401 `unauthorized` when the header
- * is missing or wrong.
+ * Requires `Authorization: Bearer <secret>` equal to one of the configured secrets `name` (a comma list, so
+ * it rotates without a gap; never from the query). Throws a 500 `misconfigured` problem when the secret is
+ * not set, a 401 `unauthorized` when the header is missing or wrong.
  */
-export function requireBearerSecret(c: Context<AppEnv>, secret: string | undefined, name: SecretName): void {
-  const expected = requireSecret(secret, name);
-  const presented = bearerToken(c, false);
-  if (presented === undefined || !timingSafeEqualText(presented, expected)) {
+export function requireBearerSecret(c: Context<AppEnv>, secrets: readonly string[], name: SecretName): void {
+  const expected = requireSecret(secrets, name);
+  if (!matchesAnySecret(expected, bearerToken(c, false))) {
     throw new ProblemError(
       401,
       ErrorCode.unauthorized,

@@ -7,7 +7,8 @@
 import { Hono } from "hono";
 import { ErrorCode } from "../../protocol/errors.ts";
 import { roomNameProblem } from "../../protocol/room-name.ts";
-import { bearerToken, timingSafeEqualText } from "../auth/bearer.ts";
+import { matchesAnySecret } from "../auth/api-key.ts";
+import { bearerToken } from "../auth/bearer.ts";
 import { requireRoomToken } from "../auth/room-token.ts";
 import { getConfig } from "../config.ts";
 import type { AppEnv } from "../env.ts";
@@ -64,9 +65,7 @@ roomRoutes.get("/:room/ws", async (c) => {
 roomRoutes.get("/:room", async (c) => {
   const room = roomParam(c.req.param("room"));
   // Operators may read any room with the admin token (header only, never in a URL); everyone else needs a room token.
-  const adminToken = getConfig(c.env).secrets.adminToken;
-  const presented = bearerToken(c, false);
-  const isAdmin = adminToken !== undefined && presented !== undefined && timingSafeEqualText(presented, adminToken);
+  const isAdmin = matchesAnySecret(getConfig(c.env).secrets.adminTokens, bearerToken(c, false));
   if (!isAdmin) await requireRoomToken(c, room);
   const state = await roomStub(c.env, room).describe(room);
   return c.json(state, 200, { "cache-control": "no-store" });

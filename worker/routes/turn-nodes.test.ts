@@ -73,6 +73,18 @@ describe("POST /v1/turn/nodes/heartbeat", () => {
     expect(await listNodes(bindings)).toEqual([]);
   });
 
+  it("accepts every token of a TURN_NODE_TOKEN / ADMIN_TOKEN list, so both rotate without a gap", async () => {
+    const bindings = isolatedEnv({ ...anyHost, TURN_NODE_TOKEN: "old-node-token,new-node-token", ADMIN_TOKEN: "old-admin,new-admin" });
+    const [first, second] = [uniqueNodeId(), uniqueNodeId()];
+    expect((await sendHeartbeat(bindings, heartbeat(first), "old-node-token")).status).toBe(200);
+    expect((await sendHeartbeat(bindings, heartbeat(second), "new-node-token")).status).toBe(200);
+    expect((await sendHeartbeat(bindings, heartbeat(second), "old-node-token,new-node-token")).status).toBe(401);
+    for (const token of ["old-admin", "new-admin"]) {
+      const response = await call(bindings, "/v1/turn/nodes", { headers: { authorization: `Bearer ${token}` } });
+      expect(response.status).toBe(200);
+    }
+  });
+
   it("refuses malformed heartbeats with 400 naming the field", async () => {
     const bindings = isolatedEnv(anyHost);
     const id = uniqueNodeId();

@@ -62,7 +62,7 @@ function unknownNode(id: string): ProblemError {
 
 turnNodeRoutes.post("/heartbeat", async (c) => {
   const config = getConfig(c.env);
-  requireBearerSecret(c, config.secrets.nodeToken, "TURN_NODE_TOKEN");
+  requireBearerSecret(c, config.secrets.nodeTokens, "TURN_NODE_TOKEN");
   const parsed = Heartbeat.safeParse(await readJson(c));
   if (!parsed.success) throw invalidBody(parsed.error);
   const beat = parsed.data;
@@ -103,14 +103,14 @@ turnNodeRoutes.post("/heartbeat", async (c) => {
 
 turnNodeRoutes.get("/", async (c) => {
   const config = getConfig(c.env);
-  requireBearerSecret(c, config.secrets.adminToken, "ADMIN_TOKEN");
+  requireBearerSecret(c, config.secrets.adminTokens, "ADMIN_TOKEN");
   const nodes = await registryStub(c.env).list();
   return c.json({ ttlSeconds: config.turn.nodeTtlSeconds, nodes }, 200, { "cache-control": "no-store" });
 });
 
 turnNodeRoutes.post("/:id/drain", async (c) => {
   const config = getConfig(c.env);
-  requireBearerSecret(c, config.secrets.adminToken, "ADMIN_TOKEN");
+  requireBearerSecret(c, config.secrets.adminTokens, "ADMIN_TOKEN");
   const id = nodeIdParam(c);
   const body = await readJson(c);
   let drain = true;
@@ -126,7 +126,7 @@ turnNodeRoutes.post("/:id/drain", async (c) => {
 
 turnNodeRoutes.delete("/:id", async (c) => {
   const config = getConfig(c.env);
-  requireBearerSecret(c, config.secrets.adminToken, "ADMIN_TOKEN");
+  requireBearerSecret(c, config.secrets.adminTokens, "ADMIN_TOKEN");
   const id = nodeIdParam(c);
   if (!(await registryStub(c.env).remove(id))) throw unknownNode(id);
   return c.json({ id, deleted: true }, 200, { "cache-control": "no-store" });
