@@ -12,7 +12,7 @@ import { type PortNeed, portProblems } from "./start-ports.ts";
 import { type RunningChild, Supervisor } from "./start-supervisor.ts";
 
 /** Oldest Node that runs wrangler 4 and vitest 5 (package.json engines). */
-const MIN_NODE = [22, 12] as const;
+const MIN_NODE = [22, 18] as const;
 /** How long wrangler dev may take to answer /healthz (it bundles the worker and builds the demo first). */
 const WORKER_READY_TIMEOUT_MS = 120_000;
 /** How long a TURN node may take to answer /healthz on its metrics port. */

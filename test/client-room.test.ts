@@ -1,0 +1,151 @@
+/**
+ * The client's Room against the real worker and Room Durable Object (`wrangler dev` on 127.0.0.1:8732):
+ * two clients exchange signals; one socket is killed mid-stream and the resume delivers every frame
+ * exactly once, in order; refusals stop the client with their code.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { WebSocket as NodeWebSocket } from "ws";
+import { Room } from "../client/src/room.ts";
+import { devToken, startWranglerDev, type WranglerDev } from "./e2e/demo-support.ts";
+
+/** Fixed ports from the client engineer's range (wrangler dev needs its own port and inspector port). */
+const PORT = 8732;
+const INSPECTOR_PORT = 9332;
+
+let dev: WranglerDev;
+
+beforeAll(async () => {
+  dev = await startWranglerDev({ port: PORT, inspectorPort: INSPECTOR_PORT });
+}, 120_000);
+
+afterAll(async () => {
+  await dev?.stop();
+});
+
+/** A `ws` WebSocket (WHATWG-compatible event API) that the test can cut like a network failure. */
+class KillableSocket extends NodeWebSocket {
+  static all: KillableSocket[] = [];
+  constructor(url: string | URL) {
+    super(url);
+    KillableSocket.all.push(this);
+  }
+}
+
+let roomCounter = 0;
+function roomName(): string {
+  return `client-it-${process.pid}-${Date.now().toString(36)}-${roomCounter++}`;
+}
+
+async function join(room: string, user: string, options: { killable?: boolean } = {}): Promise<Room> {
+  const client = new Room({
+    baseUrl: dev.baseUrl,
+    room,
+    token: await devToken(dev.baseUrl, room, user),
+    backoff: { initialDelayMs: 50, maxDelayMs: 500 },
+    ...(options.killable ? { WebSocket: KillableSocket as unknown as typeof WebSocket } : {}),
+  });
+  await client.connect();
+  return client;
+}
+
+describe("Room client ↔ Room Durable Object", () => {
+  it("two clients see each other and exchange signals in order", async () => {
+    const room = roomName();
+    const alice = await join(room, "alice");
+    const joined = alice.next("peer-joined");
+    const bob = await join(room, "bob");
+    expect((await joined).peerId).toBe(bob.peerId);
+    expect([...bob.peers.keys()]).toEqual([alice.peerId]);
+
+    const received: number[] = [];
+    const all = new Promise<void>((resolve) =>
+      bob.on("signal", ({ from, data }) => {
+        expect(from).toBe(alice.peerId);
+        received.push((data as { n: number }).n);
+        if (received.length === 50) resolve();
+      }),
+    );
+    for (let n = 0; n < 50; n++) alice.signal(bob.peerId!, { n });
+    await all;
+    expect(received).toEqual(Array.from({ length: 50 }, (_, n) => n));
+
+    const left = alice.next("peer-left");
+    await bob.leave();
+    expect(await left).toMatchObject({ peerId: bob.peerId, reason: "left" });
+    await alice.leave();
+  });
+
+  it("resumes a socket killed mid-stream: every frame arrives exactly once, in order, same peer id", async () => {
+    const room = roomName();
+    const alice = await join(room, "alice");
+    const bob = await join(room, "bob", { killable: true });
+    const bobId = bob.peerId!;
+    const aliceSaw: string[] = [];
+    for (const type of ["peer-left", "peer-reconnecting", "peer-resumed"] as const) alice.on(type, () => aliceSaw.push(type));
+
+    const total = 300;
+    const received: number[] = [];
+    const done = new Promise<void>((resolve) =>
+      bob.on("signal", ({ data }) => {
+        received.push((data as { n: number }).n);
+        if (received.length >= total) resolve();
+      }),
+    );
+    const resumed = bob.next("welcome");
+    // Send in bursts, and cut bob's TCP connection (no close frame) while frames are in flight.
+    for (let n = 0; n < total; n++) {
+      alice.signal(bobId, { n });
+      if (n === 120) KillableSocket.all.at(-1)?.terminate();
+      if (n % 20 === 19) await new Promise((resolve) => setImmediate(resolve));
+    }
+    const welcome = await resumed;
+    expect(welcome.resumed).toBe(true);
+    expect(welcome.peerId).toBe(bobId);
+    await done;
+    expect(received).toEqual(Array.from({ length: total }, (_, n) => n));
+    expect(aliceSaw).not.toContain("peer-left");
+    await Promise.all([alice.leave(), bob.leave()]);
+  });
+
+  it("a client that was away resumes the frames sent while it was gone, and its own queued frames go out", async () => {
+    const room = roomName();
+    const alice = await join(room, "alice");
+    const bob = await join(room, "bob", { killable: true });
+    const bobId = bob.peerId!;
+    const aliceId = alice.peerId!;
+    const reconnecting = bob.next("reconnecting");
+    KillableSocket.all.at(-1)?.terminate();
+    await reconnecting;
+    // While bob is down: alice keeps signalling him, and bob's app keeps signalling alice.
+    for (let n = 0; n < 10; n++) alice.signal(bobId, { n });
+    for (let n = 0; n < 5; n++) bob.signal(aliceId, { fromBob: n });
+    const bobGot: number[] = [];
+    const aliceGot: number[] = [];
+    const bobDone = new Promise<void>((resolve) =>
+      bob.on("signal", ({ data }) => {
+        bobGot.push((data as { n: number }).n);
+        if (bobGot.length === 10) resolve();
+      }),
+    );
+    const aliceDone = new Promise<void>((resolve) =>
+      alice.on("signal", ({ data }) => {
+        aliceGot.push((data as { fromBob: number }).fromBob);
+        if (aliceGot.length === 5) resolve();
+      }),
+    );
+    await Promise.all([bobDone, aliceDone]);
+    expect(bobGot).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(aliceGot).toEqual([0, 1, 2, 3, 4]);
+    expect(bob.peerId).toBe(bobId);
+    await Promise.all([alice.leave(), bob.leave()]);
+  });
+
+  it("stops at once with the server's code when the token is refused", async () => {
+    const room = roomName();
+    const forged = new Room({ baseUrl: dev.baseUrl, room, token: "not-a-jwt" });
+    await expect(forged.connect()).rejects.toMatchObject({ code: "token_invalid", status: 401, fatal: true });
+    expect(forged.state).toBe("failed");
+    const otherRoom = new Room({ baseUrl: dev.baseUrl, room, token: await devToken(dev.baseUrl, `${room}-other`, "eve") });
+    await expect(otherRoom.connect()).rejects.toMatchObject({ code: "wrong_room", status: 403, fatal: true });
+  });
+});
