@@ -21,7 +21,8 @@ export interface UsageRecord {
   startedAt: number;
   endedAt: number;
   durationSeconds: number;
-  reason: "refresh-zero" | "expired" | "max-age" | "shutdown" | "error";
+  /** "connection-closed": the client's TCP/TLS connection closed (the allocation is tied to it, RFC 8656 §3.1). */
+  reason: "refresh-zero" | "expired" | "max-age" | "shutdown" | "error" | "connection-closed";
 }
 
 /** Events the server emits (node:events EventEmitter, typed). */

@@ -20,6 +20,11 @@ export interface AuthGrant {
   key: Uint8Array;
   /** The user for quotas and usage records (for REST usernames "<expiry>:<user>", the part after the colon). */
   user: string;
+  /**
+   * Further keys to try, in order, when `key` does not verify the request's MESSAGE-INTEGRITY (secret
+   * rotation: one key per accepted secret). The key that verifies is the one kept for the allocation.
+   */
+  alternateKeys?: Uint8Array[];
 }
 
 /**

@@ -8,6 +8,11 @@ export interface ListenerOptions {
   address: string;
   /** Port; 0 picks a free one (tests). */
   port: number;
+  /**
+   * SO_REUSEPORT, so several processes (one per core) can share this port; each must then own a disjoint
+   * relay port range. Default false (the bind is exclusive).
+   */
+  reusePort?: boolean;
 }
 
 /** Everything the core needs; cli/config builds this from flags and env. */
@@ -49,4 +54,11 @@ export interface TurnServerOptions {
   software?: string;
   /** Logger. Default silent. */
   logger?: Logger;
+  /**
+   * Also accept RFC 5766's channel numbers 0x5000–0x7FFF in ChannelBind (coturn accepts them, and its
+   * turnutils_uclient picks from 0x4000–0x7FFF). Default false: RFC 8656 §12 allows 0x4000–0x4FFF only.
+   */
+  legacyChannelNumbers?: boolean;
+  /** Milliseconds clock for lifetimes, nonces and budgets. Default Date.now; tests inject one to jump ahead. */
+  clock?: () => number;
 }

@@ -1,0 +1,160 @@
+/**
+ * Starts a relay on loopback for a test: UDP + TCP (+ TLS on request) on port 0, relay on 127.0.0.1,
+ * static user alice/secret, and a peer policy that allows exactly 127.0.0.0/8 (and ::1 when asked) —
+ * opened explicitly for loopback tests, never a blanket allow. Records internal errors so tests can
+ * assert there were none.
+ */
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { staticUsersAuthHandler } from "../../src/auth.ts";
+import type { TurnEvents } from "../../src/events.ts";
+import type { PeerPolicy } from "../../src/handlers.ts";
+import type { TurnServerOptions } from "../../src/options.ts";
+import { createTurnServer } from "../../src/server.ts";
+import type { BoundListener, TurnServer } from "../../src/server-api.ts";
+import { parseIp } from "../../src/stun/ip.ts";
+import type { Endpoint } from "./stun-client.ts";
+
+/** The test user. */
+export const ALICE = { username: "alice", password: "secret" };
+export const BOB = { username: "bob", password: "hunter2" };
+
+/** Allows 127.0.0.0/8 and ::1 only (loopback tests); everything else is denied. */
+export const allowLoopbackOnly: PeerPolicy = (address) => {
+  const ip = parseIp(address);
+  if (ip === null) return "deny";
+  if (ip.length === 4) return ip[0] === 127 ? "allow" : "deny";
+  return ip.every((byte, index) => byte === (index === 15 ? 1 : 0)) ? "allow" : "deny";
+};
+
+/** A running test server. */
+export interface TestServer {
+  server: TurnServer;
+  bound: BoundListener[];
+  udp: Endpoint;
+  tcp: Endpoint;
+  tls: Endpoint | undefined;
+  internalErrors: TurnEvents["internal-error"][0][];
+  /** Collects events of one kind from now on. */
+  record<K extends keyof TurnEvents>(event: K): TurnEvents[K][0][];
+  /** Resolves with the next event of a kind (bounded wait). */
+  next<K extends keyof TurnEvents>(event: K, timeoutMs?: number): Promise<TurnEvents[K][0]>;
+  close(): Promise<void>;
+}
+
+let certificate: { cert: string; key: string } | undefined;
+
+/** A self-signed certificate for 127.0.0.1 made with openssl in a temporary directory (once per process). */
+export function selfSignedCertificate(): { cert: string; key: string } {
+  if (certificate) return certificate;
+  const directory = mkdtempSync(join(tmpdir(), "turn-tls-"));
+  try {
+    execFileSync(
+      "openssl",
+      [
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-addext",
+        "subjectAltName=IP:127.0.0.1",
+        "-keyout",
+        join(directory, "key.pem"),
+        "-out",
+        join(directory, "cert.pem"),
+      ],
+      { stdio: "ignore", timeout: 20_000 },
+    );
+    certificate = { cert: readFileSync(join(directory, "cert.pem"), "utf8"), key: readFileSync(join(directory, "key.pem"), "utf8") };
+    return certificate;
+  } finally {
+    rmSync(directory, { recursive: true, force: true });
+  }
+}
+
+/** Starts a server with test defaults overridden by `overrides`; `withTls` adds a TLS listener. */
+export async function startTestServer(overrides: Partial<TurnServerOptions> = {}, withTls = false): Promise<TestServer> {
+  const listeners: TurnServerOptions["listeners"] = [
+    { transport: "udp", address: "127.0.0.1", port: 0 },
+    { transport: "tcp", address: "127.0.0.1", port: 0 },
+  ];
+  if (withTls) listeners.push({ transport: "tls", address: "127.0.0.1", port: 0 });
+  const server = createTurnServer({
+    realm: "test.realm",
+    listeners,
+    ...(withTls ? { tls: selfSignedCertificate() } : {}),
+    relayAddresses: ["127.0.0.1"],
+    auth: staticUsersAuthHandler(
+      new Map([
+        [ALICE.username, ALICE.password],
+        [BOB.username, BOB.password],
+      ]),
+    ),
+    peerPolicy: allowLoopbackOnly,
+    ...overrides,
+  });
+  const internalErrors: TurnEvents["internal-error"][0][] = [];
+  server.on("internal-error", (event) => internalErrors.push(event));
+  const bound = await server.listen();
+  const find = (transport: string) => {
+    const listener = bound.find((candidate) => candidate.transport === transport);
+    return listener ? { address: listener.address, port: listener.port } : undefined;
+  };
+  return {
+    server,
+    bound,
+    udp: find("udp")!,
+    tcp: find("tcp")!,
+    tls: find("tls"),
+    internalErrors,
+    record(event) {
+      const events: never[] = [];
+      server.on(event, ((payload: never) => events.push(payload)) as never);
+      return events;
+    },
+    next(event, timeoutMs = 5000) {
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no "${String(event)}" event within ${timeoutMs} ms`)), timeoutMs);
+        server.once(event, ((payload: never) => {
+          clearTimeout(timer);
+          resolve(payload);
+        }) as never);
+      });
+    },
+    close: () => server.close(),
+  };
+}
+
+/** A clock tests can move forward. */
+export function manualClock(start = Date.now()): { now: () => number; advance(ms: number): void } {
+  let current = start;
+  return {
+    now: () => current,
+    advance(ms) {
+      current += ms;
+    },
+  };
+}
+
+/** Counts open UDP sockets of this process (libuv UDPWrap handles). */
+export function openUdpSockets(): number {
+  return process.getActiveResourcesInfo().filter((kind) => kind === "UDPWrap").length;
+}
+
+/** Waits until `predicate` holds, polling each event-loop turn (bounded by `timeoutMs`). */
+export async function until(predicate: () => boolean, timeoutMs = 5000, what = "condition"): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
