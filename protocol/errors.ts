@@ -13,6 +13,8 @@ export const ErrorCode = {
   roomFull: "room_full",
   forbidden: "forbidden",
   queueFull: "queue_full",
+  /** A frame's cseq skipped one the room has not processed (it waits for the missing frame). */
+  outOfOrder: "out_of_order",
   resumeFailed: "resume_failed",
   // Authentication and requests
   unauthorized: "unauthorized",

@@ -20,29 +20,42 @@ export const PeerId = z.string().min(1).max(64);
 
 // ---------- client → server ----------
 
+/**
+ * Client sequence number of a durable client frame: 1, 2, 3, … per session, in send order. Optional (a client
+ * that sends none keeps protocol v1 behaviour); with it the room drops re-sent duplicates, refuses gaps and
+ * acknowledges with `client-ack` (docs/protocol.md, "Client sequence numbers").
+ */
+export const ClientSeq = z.number().int().positive();
+
 /** Relay `data` to one peer. */
-export const ClientSignal = z.object({ type: z.literal("signal"), to: PeerId, data: z.unknown() });
-/** Send `data` to every other peer; `ephemeral` frames carry no seq and are never retained. */
+export const ClientSignal = z.object({ type: z.literal("signal"), to: PeerId, data: z.unknown(), cseq: ClientSeq.optional() });
+/** Send `data` to every other peer; `ephemeral` frames carry no seq (nor cseq) and are never retained. */
 export const ClientBroadcast = z.object({
   type: z.literal("broadcast"),
   data: z.unknown(),
   ephemeral: z.boolean().optional(),
+  cseq: ClientSeq.optional(),
 });
 /** Cumulative acknowledgement: every frame with seq ≤ `seq` was received. */
 export const ClientAck = z.object({ type: z.literal("ack"), seq: z.number().int().nonnegative() });
 /** Deliberate goodbye: the peer leaves at once (no resume grace). */
 export const ClientLeave = z.object({ type: z.literal("leave") });
 /** Replace this peer's metadata; the others get `peer-updated`. */
-export const ClientMetadata = z.object({ type: z.literal("metadata"), metadata: Metadata });
+export const ClientMetadata = z.object({ type: z.literal("metadata"), metadata: Metadata, cseq: ClientSeq.optional() });
 /** A connection-quality report, shared with the room as an ephemeral `quality` frame. */
 export const ClientQuality = z.object({
   type: z.literal("quality"),
   report: z.record(z.string(), z.unknown()),
 });
 /** Admin grant: remove a peer from the room. */
-export const ClientKick = z.object({ type: z.literal("kick"), peerId: PeerId, reason: z.string().max(200).optional() });
+export const ClientKick = z.object({
+  type: z.literal("kick"),
+  peerId: PeerId,
+  reason: z.string().max(200).optional(),
+  cseq: ClientSeq.optional(),
+});
 /** Admin grant: disconnect everyone and forget the room. */
-export const ClientCloseRoom = z.object({ type: z.literal("close-room") });
+export const ClientCloseRoom = z.object({ type: z.literal("close-room"), cseq: ClientSeq.optional() });
 
 /** Any frame a client may send. */
 export const ClientMessage = z.discriminatedUnion("type", [
@@ -93,9 +106,16 @@ export interface WelcomeMessage {
   limits: RoomLimits;
   /**
    * Present (true) only on a resume after the server restarted uncleanly (crash, deploy): durable frames sent
-   * in the last moments before the restart may be lost, so seq may jump. Renegotiate if in doubt (docs/protocol.md).
+   * in the last moments before the restart may be lost, or come again under a new seq (a sender re-sent a frame
+   * whose cseq was not stored yet), and seq may jump. Renegotiate if in doubt (docs/protocol.md).
    */
   lossPossible?: boolean;
+  /**
+   * Highest client sequence number (`cseq`) the room has processed for this session: 0 on a fresh session; on a
+   * resume the client re-sends its unacknowledged frames with a higher cseq, in order. Always sent by servers that
+   * acknowledge client frames; absent from older servers (then the client must not expect `client-ack`).
+   */
+  lastClientSeq?: number;
 }
 
 /** Durable frames carry a per-recipient `seq`, acknowledged with `ack`, and survive a reconnect. */
@@ -146,10 +166,22 @@ export interface QualityMessage {
   from: string;
   report: Record<string, unknown>;
 }
+/**
+ * Ephemeral: every durable client frame with cseq ≤ `cseq` was processed by the room and is stored with its
+ * effects, so the client may forget it. Cumulative, sent at most once per coalesced flush (~250 ms).
+ */
+export interface ClientAckMessage {
+  type: "client-ack";
+  cseq: number;
+}
 export interface ErrorMessage {
   type: "error";
   code: ErrorCode;
   message: string;
+  /** The cseq of the client frame this refusal answers (when that frame carried one). */
+  cseq?: number;
+  /** On `out_of_order`: the highest cseq the room processed; re-send from the next one. */
+  lastClientSeq?: number;
 }
 
 /** Any frame the server sends (besides the PONG_FRAME keep-alive answer). */
@@ -163,6 +195,7 @@ export type ServerMessage =
   | PeerUpdatedMessage
   | BroadcastMessage
   | QualityMessage
+  | ClientAckMessage
   | ErrorMessage;
 
 /** A peer in `GET /v1/rooms/:room`: its public info and whether its socket is up or in the resume grace. */

@@ -244,11 +244,12 @@ export class Call extends Emitter<CallEvents> {
         for (const peerId of [...this.peers.keys()]) this.#removePeer(peerId, "session reset");
         for (const peer of welcome.peers) this.#addPeer(peer.peerId);
       } else {
-        // Resumed: frames we sent just before the drop may not have reached the room. An unanswered offer
-        // goes again; if the server says retained frames may be lost (it restarted), renegotiate all.
+        // Resumed: the room re-sends our unacknowledged frames itself (cseq); only an older server, which does
+        // not acknowledge client frames, needs an unanswered offer sent again. If the server says retained
+        // frames may be lost (it restarted), renegotiate all.
         for (const peer of this.peers.values()) {
           if (welcome.lossPossible) void peer.connection.restartIce("signaling frames may have been lost");
-          else peer.connection.resendPendingOffer();
+          else if (!room.acknowledgesClientFrames) peer.connection.resendPendingOffer();
         }
       }
       this.emit("welcome", welcome);

@@ -45,7 +45,11 @@ export interface PeerConnectionOptions {
    * (default 5 000 ms).
    */
   initialOfferTimeoutMs?: number;
-  /** Re-send an offer that got no answer within this (default 5 000 ms; at most 3 times). */
+  /**
+   * Re-send an offer that got no answer within this (default 5 000 ms; at most 3 times). Lossless signaling
+   * delivers the offer; this covers what it cannot: an offer the room refused (`queue_full`), an answer lost in
+   * a server crash, a remote side that failed to answer.
+   */
   offerTimeoutMs?: number;
   /** Restart ICE when the connection stays `failed` this long (default 1 000 ms). */
   failedGraceMs?: number;
@@ -116,7 +120,7 @@ export class PeerConnection extends Emitter<PeerConnectionEvents> {
   /** The polite peer adds its tracks and channel once the first offer arrived (see #setUpLocalMedia). */
   #localMediaAdded = false;
   #initialOfferTimer: ReturnType<typeof setTimeout> | undefined;
-  /** Re-sends an unanswered offer: a frame the client sent just before a signaling drop can be lost. */
+  /** Re-sends an unanswered offer (see offerTimeoutMs: losses the signaling layer cannot prevent). */
   #offerTimer: ReturnType<typeof setTimeout> | undefined;
   /** Signals are handled one at a time, in arrival order. */
   #signalChain: Promise<void> = Promise.resolve();
@@ -201,9 +205,11 @@ export class PeerConnection extends Emitter<PeerConnectionEvents> {
   }
 
   /**
-   * Sends our current offer again if it is still unanswered. Call after the signaling connection
-   * resumed: a frame sent just before the drop may never have reached the room (client → server frames
-   * carry no acknowledgement). Harmless when the offer did arrive: the remote side answers it again.
+   * Sends our current offer again if it is still unanswered. Needed after a resume only with a server that
+   * does not acknowledge client frames (`Room.acknowledgesClientFrames` false, protocol v1 without cseq):
+   * there a frame sent just before the drop may never have reached the room. With cseq the Room re-sends
+   * unacknowledged frames itself, and a second copy would only draw a second answer. Harmless otherwise:
+   * the remote side answers the offer again.
    */
   resendPendingOffer(): void {
     const description = this.pc.localDescription;

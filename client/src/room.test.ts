@@ -390,3 +390,136 @@ describe("Room", () => {
     expect(() => room.signal("other", "x".repeat(2000))).toThrow(expect.objectContaining({ code: "too_large" }));
   });
 });
+
+describe("Room: client sequence numbers (cseq, client-ack)", () => {
+  /** A connected room whose server numbers client frames (its welcome carries lastClientSeq). */
+  async function numbered(options: Partial<RoomOptions> = {}) {
+    const { server, room } = await setup(() => "accept", options);
+    const connecting = room.connect();
+    const first = await server.nextConnection(0);
+    first.socket.send(welcome({ lastClientSeq: 0 }));
+    await connecting;
+    return { server, room, first };
+  }
+
+  /** Frames of `type` the server received on `connection`, without `type`. */
+  function sent(connection: Connection, type: string): Record<string, unknown>[] {
+    return connection.received.filter((frame) => frame.type === type).map(({ type: _type, ...rest }) => rest);
+  }
+
+  /** Waits until the client handled every frame the server sent before: the marker signal `seq` reaches the app. */
+  async function handled(room: Room, connection: Connection, seq: number): Promise<void> {
+    const marker = room.next("signal");
+    connection.socket.send(signal(seq));
+    await marker;
+  }
+
+  it("numbers durable frames, leaves ephemeral ones alone, and forgets them on a cumulative client-ack", async () => {
+    const { room, first } = await numbered();
+    expect(room.acknowledgesClientFrames).toBe(true);
+    room.signal("other", "a");
+    room.broadcast("b");
+    room.broadcast("typing", { ephemeral: true });
+    room.setMetadata({ muted: true });
+    await first.waitFor((frame) => frame.type === "metadata");
+    expect(first.received.filter((frame) => frame.type !== "ack")).toEqual([
+      { type: "signal", to: "other", data: "a", cseq: 1 },
+      { type: "broadcast", data: "b", cseq: 2 },
+      { type: "broadcast", data: "typing", ephemeral: true },
+      { type: "metadata", metadata: { muted: true }, cseq: 3 },
+    ]);
+    expect(room.unackedFrames).toBe(3);
+    first.socket.send(JSON.stringify({ type: "client-ack", cseq: 2 }));
+    await handled(room, first, 1);
+    expect(room.unackedFrames).toBe(1);
+    first.socket.send(JSON.stringify({ type: "client-ack", cseq: 3 }));
+    await handled(room, first, 2);
+    expect(room.unackedFrames).toBe(0);
+  });
+
+  it("after a resume sends again exactly the frames after the welcome's lastClientSeq, in order, before new ones", async () => {
+    const { server, room, first } = await numbered();
+    for (let n = 1; n <= 5; n++) room.signal("other", { n });
+    await first.waitFor((frame) => frame.cseq === 5);
+    first.socket.send(JSON.stringify({ type: "client-ack", cseq: 2 }));
+    await handled(room, first, 1);
+    const dropped = room.next("reconnecting");
+    first.socket.terminate(); // frames 3–5 may or may not have reached the room
+    await dropped;
+    room.signal("other", { n: 6 }); // written while disconnected
+    expect(room.unackedFrames).toBe(3);
+
+    const second = await server.nextConnection(1);
+    second.socket.send(welcome({ resumed: true, lastClientSeq: 3 })); // the room had processed up to 3
+    await second.waitFor((frame) => frame.cseq === 6);
+    expect(sent(second, "signal")).toEqual([
+      { to: "other", data: { n: 4 }, cseq: 4 },
+      { to: "other", data: { n: 5 }, cseq: 5 },
+      { to: "other", data: { n: 6 }, cseq: 6 },
+    ]);
+    expect(room.unackedFrames).toBe(3);
+    second.socket.send(JSON.stringify({ type: "client-ack", cseq: 6 }));
+    await handled(room, second, 2);
+    expect(room.unackedFrames).toBe(0);
+  });
+
+  it("on a failed resume forgets the frames sent in the old session and numbers from 1 again", async () => {
+    const { server, room, first } = await numbered();
+    room.broadcast("sent-before-the-drop");
+    await first.waitFor((frame) => frame.cseq === 1);
+    const dropped = room.next("reconnecting");
+    first.socket.terminate();
+    await dropped;
+    room.broadcast("queued");
+    const second = await server.nextConnection(1);
+    second.socket.send(JSON.stringify({ type: "error", code: "resume_failed", message: "grace period over" }));
+    second.socket.send(welcome({ peerId: "me-2", resumeToken: "resume-3", lastClientSeq: 0 }));
+    await second.waitFor((frame) => frame.type === "broadcast");
+    await handled(room, second, 1);
+    expect(sent(second, "broadcast")).toEqual([{ data: "queued", cseq: 1 }]);
+  });
+
+  it("waits for client-acks when maxUnackedFrames are unacknowledged", async () => {
+    const { room, first } = await numbered({ maxUnackedFrames: 2 });
+    for (let n = 1; n <= 4; n++) room.broadcast(n);
+    await first.waitFor((frame) => frame.cseq === 2);
+    await handled(room, first, 1);
+    expect(sent(first, "broadcast").map((frame) => frame.cseq)).toEqual([1, 2]);
+    expect(room.queuedFrames).toBe(2);
+    first.socket.send(JSON.stringify({ type: "client-ack", cseq: 2 }));
+    await first.waitFor((frame) => frame.cseq === 4);
+    expect(sent(first, "broadcast").map((frame) => frame.data)).toEqual([1, 2, 3, 4]);
+  });
+
+  it("goes back to a frame the room refused as out of order, and after a rate-limit refusal waits before sending again", async () => {
+    const { room, first } = await numbered();
+    const errors: string[] = [];
+    room.on("error", (error) => errors.push(error.code));
+    for (let n = 1; n <= 3; n++) room.broadcast(n);
+    await first.waitFor((frame) => frame.cseq === 3);
+    // The room processed 1, refused 2 for its rate, and so refused 3 as out of order.
+    const refusedAt = Date.now();
+    first.socket.send(JSON.stringify({ type: "error", code: "rate_limited", message: "slow down", cseq: 2 }));
+    first.socket.send(JSON.stringify({ type: "error", code: "out_of_order", message: "send 2 first", cseq: 3, lastClientSeq: 1 }));
+    await first.waitFor((frame) => frame.cseq === 3 && first.received.filter((other) => other.cseq === 3).length === 2);
+    expect(Date.now() - refusedAt).toBeGreaterThanOrEqual(900);
+    expect(sent(first, "broadcast").map((frame) => frame.cseq)).toEqual([1, 2, 3, 2, 3]);
+
+    // An out_of_order refusal alone (the gap's cause unknown) is answered at once.
+    first.socket.send(JSON.stringify({ type: "error", code: "out_of_order", message: "send 3 first", cseq: 3, lastClientSeq: 2 }));
+    await first.waitFor((frame) => frame.cseq === 3 && first.received.filter((other) => other.cseq === 3).length === 3);
+    expect(errors).toEqual([]); // handled, not reported: the frames will arrive
+  });
+
+  it("with a room that does not number (no lastClientSeq in its welcome) sends protocol v1 frames and keeps nothing", async () => {
+    const { server, room } = await setup();
+    const connecting = room.connect();
+    const connection = await server.nextConnection(0);
+    connection.socket.send(welcome());
+    await connecting;
+    expect(room.acknowledgesClientFrames).toBe(false);
+    room.signal("other", "plain");
+    expect(await connection.waitFor((frame) => frame.type === "signal")).toEqual({ type: "signal", to: "other", data: "plain" });
+    expect(room.unackedFrames).toBe(0);
+  });
+});

@@ -1,13 +1,15 @@
 /**
  * A room connection: the client side of the signaling protocol (docs/protocol.md). Connects with a room
  * token, keeps the socket alive, reconnects with backoff and resumes the session so no signaling frame is
- * lost or seen twice, and stops — saying why — when the server refuses the token or the room.
+ * lost or seen twice — in either direction: received frames by seq and ack, sent ones by cseq and client-ack
+ * (send-queue.ts) — and stops, saying why, when the server refuses the token or the room.
  * Runs in browsers and in Node ≥ 22 (global WebSocket and fetch).
  */
 import { CloseCode, ErrorCode } from "../../protocol/errors.ts";
 import { PING_FRAME, PONG_FRAME } from "../../protocol/keepalive.ts";
 import type {
   BroadcastMessage,
+  ClientAckMessage,
   ClientMessage,
   ErrorMessage,
   Metadata,
@@ -28,6 +30,7 @@ import { type BackoffOptions, backoffDelay } from "./backoff.ts";
 import { errorFromResponse, SwitchboardError } from "./client-error.ts";
 import { Emitter } from "./emitter.ts";
 import { SendPacer } from "./send-pacer.ts";
+import { CLIENT_SEQ_MAX_CHARS, SendQueue } from "./send-queue.ts";
 import { resolveToken, type TokenSource, webSocketUrl } from "./token-source.ts";
 
 /**
@@ -58,10 +61,16 @@ export interface RoomOptions {
   /** Give up after this many consecutive failed attempts (default: never, while the resume grace lasts forever). */
   maxReconnectAttempts?: number;
   /**
-   * Durable frames waiting to be sent — while disconnected (sent after resume) or paced to the room's rate
-   * limit (default 1000); beyond that the oldest are dropped with a `queue_full` error.
+   * Durable frames waiting to be sent — while disconnected (sent after resume), paced to the room's rate
+   * limit, or waiting for the send window (default 1000); beyond that the oldest never-sent ones are dropped
+   * with a `queue_full` error.
    */
   maxQueuedFrames?: number;
+  /**
+   * Durable frames sent and not yet acknowledged by the room (`client-ack`), kept to be sent again after a
+   * resume (default 256). When that many are unacknowledged, further frames wait in the queue above.
+   */
+  maxUnackedFrames?: number;
   /** After a resumed welcome, peers missing from its list are dropped if no `peer-left` arrives within this (default 2 000 ms). */
   reconcileDelayMs?: number;
   /** WebSocket constructor (default: the global one). */
@@ -141,8 +150,8 @@ export class Room extends Emitter<RoomEvents> {
   readonly options: Readonly<RoomOptions>;
   readonly #acks: AckBatcher;
   readonly #peers = new Map<string, RoomPeer>();
-  /** Durable frames the app sent while no welcomed socket was open; sent in order after (re)welcome. */
-  readonly #outbox: string[] = [];
+  /** Durable frames: waiting (while no welcomed socket is open, or paced) and sent but not yet acknowledged. */
+  readonly #outbox: SendQueue;
   #state: RoomState = "idle";
   #socket: WebSocket | undefined;
   #welcomed = false;
@@ -159,6 +168,8 @@ export class Room extends Emitter<RoomEvents> {
   /** Mirrors the server's per-connection token bucket (reset on every welcome: a new socket starts full). */
   #pacer: SendPacer | undefined;
   #lastReceivedAt = 0;
+  /** After the room refused a frame for its rate, no durable frame goes out before this time (ms). */
+  #pausedUntil = 0;
   #lastWelcome: RoomWelcome | undefined;
   /** Whether the token was already re-fetched since the last welcome (at most once per outage). */
   #tokenRefreshed = false;
@@ -175,6 +186,7 @@ export class Room extends Emitter<RoomEvents> {
       intervalMs: options.ackIntervalMs,
       maxFrames: options.ackEveryFrames,
     });
+    this.#outbox = new SendQueue({ maxQueued: options.maxQueuedFrames ?? 1000, maxUnacked: options.maxUnackedFrames ?? 256 });
   }
 
   /** Current connection state. */
@@ -202,9 +214,23 @@ export class Room extends Emitter<RoomEvents> {
     return this.#acks.lastSeq;
   }
 
-  /** Number of frames waiting for a connection. */
+  /** Number of durable frames waiting to be sent (for a connection, the rate limit or the send window). */
   get queuedFrames(): number {
-    return this.#outbox.length;
+    return this.#outbox.pending;
+  }
+
+  /** Number of durable frames sent and not yet acknowledged by the room (sent again after a resume). */
+  get unackedFrames(): number {
+    return this.#outbox.unacked;
+  }
+
+  /**
+   * Whether the room acknowledges this client's durable frames (`client-ack`, protocol docs "Client sequence
+   * numbers"), so a frame written just before a drop is sent again after the resume. False before the first
+   * welcome and with an older server, whose welcome carries no `lastClientSeq`.
+   */
+  get acknowledgesClientFrames(): boolean {
+    return this.#welcomed && this.#outbox.numbering;
   }
 
   /**
@@ -473,6 +499,10 @@ export class Room extends Emitter<RoomEvents> {
       return undefined;
     }
     if (message.type === "error") return this.#onError(message);
+    if (message.type === "client-ack") {
+      this.#onClientAck(message);
+      return undefined;
+    }
     if ("seq" in message && typeof message.seq === "number" && !this.#acks.receive(message.seq)) return undefined;
     switch (message.type) {
       case "signal":
@@ -518,15 +548,25 @@ export class Room extends Emitter<RoomEvents> {
     this.#welcomed = true;
     this.#attempt = 0;
     this.#tokenRefreshed = false;
+    this.#pausedUntil = 0;
+    // A room that numbers client frames says so with lastClientSeq (0 on a fresh session); an older one omits it.
+    const numbering = typeof welcome.lastClientSeq === "number";
+    this.#outbox.numbering = numbering;
     if (welcome.resumed) {
       // The server accepted ?lastSeq=: everything up to it counts as acknowledged.
       this.#acks.reset(this.#acks.lastSeq);
+      // Frames the room did not process before the drop go again, in order, before new ones. An older room
+      // cannot drop duplicates, so there frames already sent are not sent again (protocol v1).
+      if (numbering) this.#outbox.resume(welcome.lastClientSeq as number);
+      else this.#outbox.restart();
     } else {
       this.#acks.reset(0);
+      // A new session: frames sent in the old one are gone with it (whether they arrived is unknowable).
+      this.#outbox.restart();
       if (sessionReset) {
         // Signals queued for the old session name a peerId that no longer exists: drop them.
-        this.#dropQueued((frame) => frame.startsWith('{"type":"signal"'));
-        if (this.#metadata && !this.#outbox.some((frame) => frame.startsWith('{"type":"metadata"'))) {
+        this.#outbox.dropPending((frame) => frame.startsWith('{"type":"signal"'));
+        if (this.#metadata && !this.#outbox.hasPending((frame) => frame.startsWith('{"type":"metadata"'))) {
           this.#outbox.push(JSON.stringify({ type: "metadata", metadata: this.#metadata }));
         }
       }
@@ -576,7 +616,29 @@ export class Room extends Emitter<RoomEvents> {
     if (peer) peer.reconnecting = reconnecting;
   }
 
+  /** The room stored every frame up to `cseq`: forget them, and send more if the window was full. */
+  #onClientAck(message: ClientAckMessage): void {
+    if (typeof message.cseq !== "number") return;
+    if (this.#outbox.acknowledge(message.cseq)) this.#pump();
+  }
+
   #onError(message: ErrorMessage): SwitchboardError | undefined {
+    if (this.#welcomed && this.#outbox.numbering && typeof message.cseq === "number") {
+      if (message.code === ErrorCode.rateLimited) {
+        // Not processed, nor anything after it: send it and the rest again once the room's bucket has refilled
+        // (at ratePerSecond tokens a second; our pacer mirrors it only approximately).
+        this.#outbox.rewind(message.cseq);
+        this.#pausedUntil = Date.now() + 1000;
+        this.#schedulePump(1000);
+        return undefined;
+      }
+      if (message.code === ErrorCode.outOfOrder) {
+        // An earlier frame was refused: everything after what the room processed goes again (duplicates are dropped).
+        if (typeof message.lastClientSeq === "number") this.#outbox.rewind(message.lastClientSeq + 1);
+        this.#pump();
+        return undefined;
+      }
+    }
     if (message.code === ErrorCode.resumeFailed) {
       // The grace ended or the token is unknown: the server starts a fresh session (or closes, and the
       // next attempt joins fresh). Either way the old resume token is useless now.
@@ -597,10 +659,8 @@ export class Room extends Emitter<RoomEvents> {
     if (this.#state === "closed" || this.#state === "failed") {
       throw new SwitchboardError("closed", `cannot send on a ${this.#state} room connection`);
     }
-    this.#outbox.push(this.#encode(frame));
-    const max = this.options.maxQueuedFrames ?? 1000;
-    if (this.#outbox.length > max) {
-      this.#outbox.splice(0, this.#outbox.length - max);
+    if (this.#outbox.push(this.#encode(frame, CLIENT_SEQ_MAX_CHARS)) > 0) {
+      const max = this.options.maxQueuedFrames ?? 1000;
       this.emit("error", new SwitchboardError("queue_full", `more than ${max} frames waiting to be sent; the oldest were dropped`));
     }
     this.#pump();
@@ -608,7 +668,7 @@ export class Room extends Emitter<RoomEvents> {
 
   /** Ephemeral frames go out only when connected and well within the rate; otherwise they are dropped. */
   #sendEphemeral(frame: ClientMessage): void {
-    if (!this.#welcomed || !this.#pacer || this.#outbox.length > 0) return;
+    if (!this.#welcomed || !this.#pacer || this.#outbox.pending > 0) return;
     const text = this.#encode(frame);
     if (this.#socketOpen() && this.#pacer.take(Date.now(), this.#reserve())) this.#sendNow(text);
   }
@@ -629,11 +689,13 @@ export class Room extends Emitter<RoomEvents> {
     return this.#socket !== undefined && this.#socket.readyState === OPEN;
   }
 
-  #encode(frame: ClientMessage): string {
+  /** JSON text of a frame; throws too_large when it (plus `extraChars` added later, e.g. its cseq) exceeds the limit. */
+  #encode(frame: ClientMessage, extraChars = 0): string {
     const text = JSON.stringify(frame);
     const max = this.#limits?.maxFrameBytes;
-    if (max !== undefined && text.length * 3 > max && textEncoder.encode(text).byteLength > max) {
-      throw new SwitchboardError("too_large", `frame of ${textEncoder.encode(text).byteLength} bytes exceeds the room's ${max}-byte limit`);
+    if (max !== undefined && (text.length + extraChars) * 3 > max) {
+      const bytes = textEncoder.encode(text).byteLength + extraChars;
+      if (bytes > max) throw new SwitchboardError("too_large", `frame of ${bytes} bytes exceeds the room's ${max}-byte limit`);
     }
     return text;
   }
@@ -645,29 +707,33 @@ export class Room extends Emitter<RoomEvents> {
     return true;
   }
 
-  /** Sends queued frames in order while the socket is welcomed and the pacer has tokens; resumes later otherwise. */
+  /**
+   * Sends queued frames in order while the socket is welcomed, the send window has room and the pacer has
+   * tokens; resumes later (timer, or the next client-ack for a full window) otherwise.
+   */
   #pump(): void {
     if (this.#pumpTimer !== undefined || !this.#welcomed || !this.#pacer) return;
     const reserve = this.#reserve();
-    while (this.#outbox.length > 0 && this.#socketOpen()) {
+    while (this.#outbox.ready && this.#socketOpen()) {
       const now = Date.now();
-      if (!this.#pacer.take(now, reserve)) {
-        this.#pumpTimer = setTimeout(
-          () => {
-            this.#pumpTimer = undefined;
-            this.#pump();
-          },
-          this.#pacer.msUntil(reserve + 1, now),
-        );
+      if (now < this.#pausedUntil) {
+        this.#schedulePump(this.#pausedUntil - now);
         return;
       }
-      this.#sendNow(this.#outbox.shift()!);
+      if (!this.#pacer.take(now, reserve)) {
+        this.#schedulePump(this.#pacer.msUntil(reserve + 1, now));
+        return;
+      }
+      this.#sendNow(this.#outbox.take());
     }
   }
 
-  #dropQueued(predicate: (frame: string) => boolean): void {
-    const keep = this.#outbox.filter((frame) => !predicate(frame));
-    this.#outbox.splice(0, this.#outbox.length, ...keep);
+  #schedulePump(delayMs: number): void {
+    if (this.#pumpTimer !== undefined) clearTimeout(this.#pumpTimer);
+    this.#pumpTimer = setTimeout(() => {
+      this.#pumpTimer = undefined;
+      this.#pump();
+    }, delayMs);
   }
 
   // ---------- state ----------
@@ -695,7 +761,7 @@ export class Room extends Emitter<RoomEvents> {
     if (this.#reconcileTimer !== undefined) clearTimeout(this.#reconcileTimer);
     this.#reconnectTimer = this.#reconcileTimer = undefined;
     this.#stopTimers();
-    this.#outbox.length = 0;
+    this.#outbox.clear();
     const socket = this.#socket;
     this.#socket = undefined;
     if (socket && state === "failed") {

@@ -3,13 +3,15 @@
  * frame text. Every refusal is a value with the protocol's error code; nothing here throws.
  */
 import { ErrorCode } from "../../protocol/errors.ts";
-import { type BroadcastMessage, ClientMessage, type DurableServerMessage, type ErrorMessage } from "../../protocol/messages.ts";
+import { type BroadcastMessage, ClientMessage, ClientSeq, type DurableServerMessage, type ErrorMessage } from "../../protocol/messages.ts";
 
 /** A refused inbound frame: the code and sentence of the `error` frame sent back. */
 export interface FrameRefusal {
   ok: false;
   code: ErrorCode;
   message: string;
+  /** The refused frame's cseq, when it parsed as JSON and carried a valid one (the refusal answers that frame). */
+  cseq?: number | undefined;
 }
 
 /** The outcome of checking one inbound frame. */
@@ -41,8 +43,33 @@ export function exceedsBytes(text: string, maxBytes: number): boolean {
   return utf8Length(text) > maxBytes;
 }
 
-function refusal(code: ErrorCode, message: string): FrameRefusal {
-  return { ok: false, code, message };
+function refusal(code: ErrorCode, message: string, cseq?: number): FrameRefusal {
+  return cseq === undefined ? { ok: false, code, message } : { ok: false, code, message, cseq };
+}
+
+/** The cseq of a parsed frame, if it carries a valid one (also for frames the schema refuses). */
+function cseqOf(value: unknown): number | undefined {
+  if (typeof value !== "object" || value === null) return undefined;
+  const cseq = (value as { cseq?: unknown }).cseq;
+  return ClientSeq.safeParse(cseq).success ? (cseq as number) : undefined;
+}
+
+/** The cseq a valid client frame carries, if any. */
+export function clientSeqOf(message: ClientMessage): number | undefined {
+  return "cseq" in message ? message.cseq : undefined;
+}
+
+/**
+ * The cseq of a frame refused before it was parsed (rate limit), so the refusal can name it and the client can
+ * send it again. Parses only on that refusal path, which the abuse limit bounds (refusals.ts).
+ */
+export function peekClientSeq(raw: string | ArrayBuffer, maxFrameBytes: number): number | undefined {
+  if (typeof raw !== "string" || exceedsBytes(raw, maxFrameBytes)) return undefined;
+  try {
+    return cseqOf(JSON.parse(raw));
+  } catch {
+    return undefined;
+  }
 }
 
 /** Checks one inbound frame: size is checked before JSON.parse so an oversized frame is never parsed. */
@@ -60,8 +87,13 @@ export function checkClientFrame(raw: string | ArrayBuffer, maxFrameBytes: numbe
     return refusal(ErrorCode.badJson, "frame is not valid JSON");
   }
   const parsed = ClientMessage.safeParse(value);
-  if (parsed.success) return { ok: true, message: parsed.data };
-  return refusal(ErrorCode.badMessage, describeSchemaProblem(value, parsed.error.issues));
+  if (!parsed.success) return refusal(ErrorCode.badMessage, describeSchemaProblem(value, parsed.error.issues), cseqOf(value));
+  const message = parsed.data;
+  if (message.type === "broadcast" && message.ephemeral === true && message.cseq !== undefined) {
+    // Ephemeral frames are never retained nor re-sent, so they take no place in the cseq order.
+    return refusal(ErrorCode.badMessage, "invalid broadcast message: an ephemeral broadcast carries no cseq", message.cseq);
+  }
+  return { ok: true, message };
 }
 
 function describeSchemaProblem(value: unknown, issues: readonly { path: readonly PropertyKey[]; message: string }[]): string {
@@ -75,10 +107,23 @@ function describeSchemaProblem(value: unknown, issues: readonly { path: readonly
   return `invalid ${type} message: ${path ? `${path}: ` : ""}${issue.message}`;
 }
 
+/** Facts an `error` frame may add: the cseq of the frame it answers, and on `out_of_order` what was processed. */
+export interface ErrorDetails {
+  cseq?: number | undefined;
+  lastClientSeq?: number | undefined;
+}
+
 /** The text of an `error` frame. */
-export function errorFrame(code: ErrorCode, message: string): string {
+export function errorFrame(code: ErrorCode, message: string, details?: ErrorDetails): string {
   const frame: ErrorMessage = { type: "error", code, message };
+  if (details?.cseq !== undefined) frame.cseq = details.cseq;
+  if (details?.lastClientSeq !== undefined) frame.lastClientSeq = details.lastClientSeq;
   return JSON.stringify(frame);
+}
+
+/** The text of a `client-ack` frame (ephemeral: no seq, never retained). */
+export function clientAckFrame(cseq: number): string {
+  return `{"type":"client-ack","cseq":${cseq}}`;
 }
 
 /** A durable server frame before its per-recipient seq is known (a broadcast is durable unless ephemeral). */

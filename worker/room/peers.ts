@@ -1,6 +1,7 @@
 /** Presence: one PeerSession per peer in the room, connected or inside its resume grace. */
 import type { Metadata, PeerInfo, RoomStatePeer } from "../../protocol/messages.ts";
 import type { Grants } from "../../protocol/room-token.ts";
+import { ClientSeq } from "./client-seq.ts";
 import { Outbox } from "./outbox.ts";
 
 /** What a peer may do, resolved from its token's grants with their defaults. */
@@ -33,6 +34,8 @@ export interface PeerSession {
   /** 0 while connected; else when the resume grace ends (ms). */
   graceUntil: number;
   outbox: Outbox;
+  /** The cseq of durable frames this peer sent: processed, stored, acknowledged (client-seq.ts). */
+  clientSeq: ClientSeq;
   /** Set after an unclean restart: the next resume's welcome says frames may have been lost. */
   lossPossible: boolean;
 }
@@ -60,8 +63,8 @@ export function peerState(session: PeerSession): RoomStatePeer {
 }
 
 /** A fresh session for a joining peer. */
-export function newSession(fields: Omit<PeerSession, "outbox" | "lossPossible" | "graceUntil" | "socket">): PeerSession {
-  return { ...fields, socket: null, graceUntil: 0, outbox: new Outbox(), lossPossible: false };
+export function newSession(fields: Omit<PeerSession, "outbox" | "clientSeq" | "lossPossible" | "graceUntil" | "socket">): PeerSession {
+  return { ...fields, socket: null, graceUntil: 0, outbox: new Outbox(), clientSeq: new ClientSeq(), lossPossible: false };
 }
 
 /** Random URL-safe id of `bytes` random bytes. */

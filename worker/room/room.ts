@@ -4,7 +4,8 @@
  *
  * Shape (after partyserver): the platform callbacks — fetch, webSocketMessage/Close/Error, alarm — are
  * wrapped once here; each catches and logs its errors with room and peer, so one bad socket never breaks
- * the room. Seq/retention lives in outbox.ts, SQL in storage.ts, validation in frames.ts, timers in deadlines.ts.
+ * the room. Seq/retention lives in outbox.ts, client sequence numbers in client-seq.ts, SQL in storage.ts,
+ * validation in frames.ts, timers in deadlines.ts.
  */
 import { DurableObject } from "cloudflare:workers";
 import { CloseCode, ErrorCode } from "../../protocol/errors.ts";
@@ -20,9 +21,20 @@ import {
 } from "../../protocol/messages.ts";
 import { getConfig, type RoomConfig } from "../config.ts";
 import type { Env } from "../env.ts";
+import { ClientSeq } from "./client-seq.ts";
 import { Connection, readAttachment, type SocketAttachment } from "./connection.ts";
 import { FLUSH_DELAY_MS, isSilent, nextAlarmAt } from "./deadlines.ts";
-import { checkClientFrame, type DurableFrameBody, durablePrefix, errorFrame, withSeq } from "./frames.ts";
+import {
+  checkClientFrame,
+  clientAckFrame,
+  clientSeqOf,
+  type DurableFrameBody,
+  durablePrefix,
+  type ErrorDetails,
+  errorFrame,
+  peekClientSeq,
+  withSeq,
+} from "./frames.ts";
 import { type Handoff, readHandoff } from "./handoff.ts";
 import { logRoomError, logRoomEvent } from "./log.ts";
 import { Outbox } from "./outbox.ts";
@@ -59,6 +71,8 @@ export class Room extends DurableObject<Env> {
   #issuedSinceFlush = false;
   /** The storage reserve found at wake: > 0 means the last instance ended without its final flush. */
   #uncleanWake = false;
+  /** A frame was written through for an absent recipient while the current inbound frame was handled. */
+  #wroteThrough = false;
   readonly #sessions = new Map<string, PeerSession>();
   readonly #byResumeToken = new Map<string, PeerSession>();
   readonly #connections = new WeakMap<WebSocket, Connection>();
@@ -214,15 +228,49 @@ export class Room extends DurableObject<Env> {
     this.#flushTimer = undefined;
     this.#issuedSinceFlush = false;
     const clearReserve = complete && this.#seqReserve !== 0;
-    if (this.#dirty.size === 0 && !clearReserve) return;
+    if (this.#dirty.size > 0 || clearReserve) this.#persist(undefined, clearReserve);
+    if (clearReserve) this.#seqReserve = 0;
+    this.#sendClientAcks();
+  }
+
+  /**
+   * Writes every dirty session — and `also`, with its peer row — in one transaction (one commit, one output-gate
+   * wait). Each sender's cseq is stored together with the recipients' frames its frames produced, so a stored
+   * (and therefore acknowledged) cseq never outlives its effects in a restart (docs/decisions.md).
+   */
+  #persist(also?: PeerSession, clearReserve = false): void {
     this.#store.transaction(() => {
       for (const session of this.#dirty) {
-        if (this.#sessions.get(session.peerId) === session) this.#store.flushOutbox(session.peerId, session.outbox);
+        if (session !== also && this.#sessions.get(session.peerId) === session) this.#store.flushSession(session);
+      }
+      if (also) {
+        this.#store.flushSession(also);
+        this.#store.savePeer(also);
       }
       if (clearReserve) this.#store.setSeqReserve(0);
     });
     this.#dirty.clear();
-    if (clearReserve) this.#seqReserve = 0;
+  }
+
+  /** #persist outside the flush timer: the `client-ack`s it made due go out with the next coalesced flush. */
+  #persistNow(also?: PeerSession): void {
+    this.#persist(also);
+    for (const session of this.#sessions.values()) {
+      if (session.socket && session.clientSeq.persisted > session.clientSeq.acknowledged) {
+        this.#scheduleFlush();
+        return;
+      }
+    }
+  }
+
+  /** Tells each connected sender the highest cseq now stored (one cumulative `client-ack` per flush at most). */
+  #sendClientAcks(): void {
+    for (const session of this.#sessions.values()) {
+      if (!session.socket) continue;
+      const cseq = session.clientSeq.takeAck();
+      // Sent after the flush's transaction: the output gate holds it until that write is durable.
+      if (cseq !== 0) sendQuietly(session.socket, clientAckFrame(cseq));
+    }
   }
 
   // ---------- wake ----------
@@ -256,6 +304,7 @@ export class Room extends DurableObject<Env> {
         connectionId: row.connectionId,
       });
       session.outbox = outbox;
+      session.clientSeq = new ClientSeq(row.lastClientSeq);
       session.graceUntil = row.graceUntil;
       this.#sessions.set(session.peerId, session);
       this.#byResumeToken.set(session.resumeToken, session);
@@ -289,7 +338,7 @@ export class Room extends DurableObject<Env> {
       logRoomEvent("room restarted", { room: this.#roomName(), unclean: this.#uncleanWake, orphans: this.#orphans.length });
       this.#store.transaction(() => {
         for (const session of this.#sessions.values()) {
-          this.#store.flushOutbox(session.peerId, session.outbox);
+          this.#store.flushSession(session);
           this.#store.savePeer(session);
         }
         this.#store.setSeqReserve(0);
@@ -393,11 +442,10 @@ export class Room extends DurableObject<Env> {
     session.tokenExp = handoff.claims.exp;
     outbox.ack(lastSeq); // frames up to lastSeq arrived
     this.#acceptSocket(server, session, now);
-    this.#store.transaction(() => {
-      this.#store.flushOutbox(session.peerId, outbox);
-      this.#store.savePeer(session);
-    });
-    this.#dirty.delete(session);
+    // Everything pending is stored first, so the welcome's lastClientSeq is stored with its frames' effects
+    // (and acknowledges them: no client-ack is due for this connection).
+    session.clientSeq.welcomed();
+    this.#persistNow(session);
 
     server.send(this.#welcome(session, true));
     session.lossPossible = false;
@@ -428,6 +476,7 @@ export class Room extends DurableObject<Env> {
       resumeToken: session.resumeToken,
       resumed,
       limits: this.#limits,
+      lastClientSeq: session.clientSeq.processed,
     };
     if (resumed && session.lossPossible) welcome.lossPossible = true;
     return JSON.stringify(welcome);
@@ -439,20 +488,50 @@ export class Room extends DurableObject<Env> {
     const now = Date.now();
     connection.lastMessageAt = now;
     if (!connection.bucket.take(now)) {
-      this.#refuse(ws, connection, session, ErrorCode.rateLimited, "too many frames; slow down", now);
+      // Not processed: the refusal names the frame's cseq, so the client sends it again (and the frames after it).
+      const cseq = peekClientSeq(raw, this.#config.maxFrameBytes);
+      this.#refuse(ws, connection, session, ErrorCode.rateLimited, "too many frames; slow down", now, { cseq });
       return;
     }
     const check = checkClientFrame(raw, this.#config.maxFrameBytes);
+    const cseq = check.ok ? clientSeqOf(check.message) : check.cseq;
+    if (cseq !== undefined) {
+      const order = session.clientSeq.accept(cseq);
+      // A frame sent again after a resume (or a rate-limit refusal) that was already processed: its answer was given.
+      if (order === "duplicate") return;
+      if (order === "gap") {
+        const processed = session.clientSeq.processed;
+        const text = `cseq ${cseq} is out of order: the room processed up to ${processed}; send ${processed + 1} first`;
+        sendError(ws, ErrorCode.outOfOrder, text, { cseq, lastClientSeq: processed });
+        return;
+      }
+      this.#markDirty(session); // the next flush stores the cseq with the frame's effects, then acknowledges it
+      this.#wroteThrough = false;
+    }
     if (!check.ok) {
-      this.#refuse(ws, connection, session, check.code, check.message, now);
+      this.#refuse(ws, connection, session, check.code, check.message, now, { cseq });
       return;
     }
-    const message: ClientMessage = check.message;
+    await this.#dispatch(ws, connection, session, check.message, cseq, now);
+    // A frame queued for an absent recipient is stored at once; its cseq goes with it, or a restart would make its
+    // sender send it again and that recipient get it twice.
+    if (cseq !== undefined && this.#wroteThrough) this.#persistNow();
+  }
+
+  /** Acts on one valid frame. */
+  #dispatch(
+    ws: WebSocket,
+    connection: Connection,
+    session: PeerSession,
+    message: ClientMessage,
+    cseq: number | undefined,
+    now: number,
+  ): void | Promise<void> {
     switch (message.type) {
       case "signal":
-        return this.#onSignal(ws, session, message.to, message.data);
+        return this.#onSignal(ws, session, message.to, message.data, cseq);
       case "broadcast":
-        return this.#onBroadcast(ws, session, message.data, message.ephemeral === true);
+        return this.#onBroadcast(ws, session, message.data, message.ephemeral === true, cseq);
       case "ack":
         if (!session.outbox.ack(message.seq)) {
           this.#refuse(ws, connection, session, ErrorCode.badMessage, `ack ${message.seq} is beyond the last seq sent`, now);
@@ -473,10 +552,10 @@ export class Room extends DurableObject<Env> {
         this.#sendEphemeral(session, JSON.stringify({ type: "quality", from: session.peerId, report: message.report }));
         return;
       case "kick":
-        return this.#onKick(ws, session, message.peerId, message.reason, now);
+        return this.#onKick(ws, session, message.peerId, message.reason, cseq, now);
       case "close-room":
         if (!session.grants.admin) {
-          sendError(ws, ErrorCode.forbidden, "closing the room needs the admin grant");
+          sendError(ws, ErrorCode.forbidden, "closing the room needs the admin grant", { cseq });
           return;
         }
         logRoomEvent("room closed by admin", { room: this.#roomName(), peerId: session.peerId });
@@ -485,35 +564,43 @@ export class Room extends DurableObject<Env> {
   }
 
   /** Answers a refused frame; a connection that keeps being refused is closed for abuse and its session ends. */
-  #refuse(ws: WebSocket, connection: Connection, session: PeerSession, code: ErrorCode, message: string, now: number): void {
-    sendQuietly(ws, errorFrame(code, message));
+  #refuse(
+    ws: WebSocket,
+    connection: Connection,
+    session: PeerSession,
+    code: ErrorCode,
+    message: string,
+    now: number,
+    details?: ErrorDetails,
+  ): void {
+    sendQuietly(ws, errorFrame(code, message, details));
     if (!connection.refusals.record(now)) return;
     logRoomEvent("closing abusive connection", { room: this.#roomName(), peerId: session.peerId, lastRefusal: code });
     closeQuietly(ws, CloseCode.abuse, "too many refused frames");
     this.#removePeer(session, "kicked", now);
   }
 
-  #onSignal(ws: WebSocket, session: PeerSession, to: string, data: unknown): void {
+  #onSignal(ws: WebSocket, session: PeerSession, to: string, data: unknown, cseq: number | undefined): void {
     if (!session.grants.canPublishData) {
-      sendError(ws, ErrorCode.forbidden, "this token may not publish data");
+      sendError(ws, ErrorCode.forbidden, "this token may not publish data", { cseq });
       return;
     }
     const target = this.#sessions.get(to);
     if (!target || target === session) {
-      sendError(ws, ErrorCode.unknownPeer, `no other peer ${JSON.stringify(to)} in this room`);
+      sendError(ws, ErrorCode.unknownPeer, `no other peer ${JSON.stringify(to)} in this room`, { cseq });
       return;
     }
     if (target.outbox.size >= this.#config.maxQueuePerPeer) {
-      sendError(ws, ErrorCode.queueFull, `peer ${to} has ${target.outbox.size} unacknowledged frames; not delivered`);
+      sendError(ws, ErrorCode.queueFull, `peer ${to} has ${target.outbox.size} unacknowledged frames; not delivered`, { cseq });
       return;
     }
     // `from` is always the server's knowledge of the sender; a client-sent `from` was stripped by the schema.
     this.#deliver(target, durablePrefix({ type: "signal", from: session.peerId, data }));
   }
 
-  #onBroadcast(ws: WebSocket, session: PeerSession, data: unknown, ephemeral: boolean): void {
+  #onBroadcast(ws: WebSocket, session: PeerSession, data: unknown, ephemeral: boolean, cseq: number | undefined): void {
     if (!session.grants.canPublishData) {
-      sendError(ws, ErrorCode.forbidden, "this token may not publish data");
+      sendError(ws, ErrorCode.forbidden, "this token may not publish data", { cseq });
       return;
     }
     if (ephemeral) {
@@ -529,18 +616,18 @@ export class Room extends DurableObject<Env> {
       else skipped = [other.peerId];
     }
     if (skipped) {
-      sendError(ws, ErrorCode.queueFull, `not delivered to ${skipped.join(", ")}: too many unacknowledged frames`);
+      sendError(ws, ErrorCode.queueFull, `not delivered to ${skipped.join(", ")}: too many unacknowledged frames`, { cseq });
     }
   }
 
-  #onKick(ws: WebSocket, session: PeerSession, peerId: string, reason: string | undefined, now: number): void {
+  #onKick(ws: WebSocket, session: PeerSession, peerId: string, reason: string | undefined, cseq: number | undefined, now: number): void {
     if (!session.grants.admin) {
-      sendError(ws, ErrorCode.forbidden, "kicking needs the admin grant");
+      sendError(ws, ErrorCode.forbidden, "kicking needs the admin grant", { cseq });
       return;
     }
     const target = this.#sessions.get(peerId);
     if (!target) {
-      sendError(ws, ErrorCode.unknownPeer, `no peer ${JSON.stringify(peerId)} in this room`);
+      sendError(ws, ErrorCode.unknownPeer, `no peer ${JSON.stringify(peerId)} in this room`, { cseq });
       return;
     }
     logRoomEvent("peer kicked", { room: this.#roomName(), peerId: target.peerId, by: session.peerId });
@@ -561,7 +648,8 @@ export class Room extends DurableObject<Env> {
     const socket = recipient.socket;
     if (socket === null) {
       // No socket to be fast for: write through, so a queued frame survives a restart.
-      this.#store.flushOutbox(recipient.peerId, outbox);
+      this.#store.flushSession(recipient);
+      this.#wroteThrough = true;
       return;
     }
     if (this.#seqReserve === 0 || outbox.nextSeq - outbox.persistedNextSeq > this.#seqReserve) {
@@ -623,11 +711,8 @@ export class Room extends DurableObject<Env> {
     if (session.socket === null) return;
     session.socket = null;
     session.graceUntil = now + this.#config.resumeGraceSeconds * 1000;
-    this.#store.transaction(() => {
-      this.#store.flushOutbox(session.peerId, session.outbox);
-      this.#store.savePeer(session);
-    });
-    this.#dirty.delete(session);
+    // Everything pending, not only this session: its stored cseq must come with its frames' effects on the others.
+    this.#persistNow(session);
     this.#announce(session, { type: "peer-reconnecting", peerId: session.peerId });
     this.#scheduleAlarm(now);
   }

@@ -1,6 +1,6 @@
 /** Sending and closing on room sockets without letting one broken socket throw into the room. */
 import { ErrorCode } from "../../protocol/errors.ts";
-import { errorFrame } from "./frames.ts";
+import { type ErrorDetails, errorFrame } from "./frames.ts";
 
 /** Accepts a socket only to explain the refusal (browsers cannot read an HTTP error on an upgrade), then closes it. */
 export function refuseConnection(
@@ -19,8 +19,8 @@ export function refuseConnection(
 }
 
 /** Sends an `error` frame (a refusal that keeps the connection). */
-export function sendError(ws: WebSocket, code: ErrorCode, message: string): void {
-  sendQuietly(ws, errorFrame(code, message));
+export function sendError(ws: WebSocket, code: ErrorCode, message: string, details?: ErrorDetails): void {
+  sendQuietly(ws, errorFrame(code, message, details));
 }
 
 /** Sends a frame; a socket that is already closing is left to its close event (or the sweep). */

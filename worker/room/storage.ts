@@ -3,12 +3,14 @@
  * - join, leave, metadata change, drop and resume: the peer row, at once (membership events, not the hot path);
  * - durable frames: never per frame. A coalesced flush writes each recipient's unacked frames and seq counter;
  *   frames for a disconnected recipient are written through (there is no socket to be fast for);
+ * - `last_client_seq` (the sender's processed cseq): with the coalesced flush, in the same transaction as every
+ *   recipient's frames, so a stored cseq always comes with the stored effects of the frames it covers; and at
+ *   once with a drop, a resume, or a frame written through for an absent recipient (room.ts #persist);
  * - `seq_reserve`: written when the first seq after a flush is handed out. The write precedes that frame's
  *   send, and the output gate holds the send until the write is durable, so a restart can always continue
  *   above every seq a client may have seen (https://developers.cloudflare.com/durable-objects/reference/in-memory-state/).
  */
 import type { Metadata } from "../../protocol/messages.ts";
-import type { Outbox } from "./outbox.ts";
 import type { PeerSession } from "./peers.ts";
 
 const SCHEMA = `
@@ -33,7 +35,8 @@ CREATE TABLE IF NOT EXISTS peers (
   connection_id TEXT NOT NULL,
   grace_until INTEGER NOT NULL,
   next_seq INTEGER NOT NULL,
-  acked_seq INTEGER NOT NULL
+  acked_seq INTEGER NOT NULL,
+  last_client_seq INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS frames (
   peer_id TEXT NOT NULL,
@@ -72,6 +75,8 @@ export interface PeerRow {
   graceUntil: number;
   nextSeq: number;
   ackedSeq: number;
+  /** Highest client cseq processed and stored with its effects. */
+  lastClientSeq: number;
 }
 
 type SqlRow = Record<string, SqlStorageValue>;
@@ -86,6 +91,17 @@ export class RoomStore {
     this.#storage = storage;
     this.#sql = storage.sql;
     this.#hasSchema = this.#sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'room'").toArray().length > 0;
+    if (this.#hasSchema) this.#migrate();
+  }
+
+  /** Brings a room stored by an earlier version up to the current schema (columns added since). */
+  #migrate(): void {
+    try {
+      this.#sql.exec("SELECT last_client_seq FROM peers LIMIT 0");
+    } catch {
+      // Stored before client sequence numbers existed: every session starts at 0, as a fresh one does.
+      this.#sql.exec("ALTER TABLE peers ADD COLUMN last_client_seq INTEGER NOT NULL DEFAULT 0");
+    }
   }
 
   /** Forgets the schema after `deleteAll()` wiped the database. */
@@ -154,6 +170,7 @@ export class RoomStore {
         // A frame written through may be newer than the last flushed counter.
         nextSeq: Math.max(Number(row.next_seq), Number(row.max_frame_seq) + 1),
         ackedSeq: Number(row.acked_seq),
+        lastClientSeq: Number(row.last_client_seq),
       }));
   }
 
@@ -171,8 +188,8 @@ export class RoomStore {
     this.#ensureSchema();
     this.#sql.exec(
       `INSERT OR REPLACE INTO peers (peer_id, user_id, name, metadata, joined_at, can_publish, admin, resume_token, token_key,
-         token_exp, connection_id, grace_until, next_seq, acked_seq)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         token_exp, connection_id, grace_until, next_seq, acked_seq, last_client_seq)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       session.peerId,
       session.userId,
       session.name ?? null,
@@ -187,6 +204,8 @@ export class RoomStore {
       session.graceUntil,
       session.outbox.persistedNextSeq,
       session.outbox.persistedAckedSeq,
+      // Like the seq counters, only what a flush stored: a cseq is stored together with its frames' effects.
+      session.clientSeq.persisted,
     );
   }
 
@@ -197,8 +216,9 @@ export class RoomStore {
     this.#sql.exec("DELETE FROM peers WHERE peer_id = ?", peerId);
   }
 
-  /** Brings one recipient's stored frames and counters up to date with memory. */
-  flushOutbox(peerId: string, outbox: Outbox): void {
+  /** Brings one peer's stored frames, seq counters and processed cseq up to date with memory. */
+  flushSession(session: PeerSession): void {
+    const { peerId, outbox, clientSeq } = session;
     this.#ensureSchema();
     if (outbox.ackedSeq > outbox.persistedAckedSeq) {
       this.#sql.exec("DELETE FROM frames WHERE peer_id = ? AND seq <= ?", peerId, outbox.ackedSeq);
@@ -206,8 +226,15 @@ export class RoomStore {
     for (const frame of outbox.unpersisted()) {
       this.#sql.exec("INSERT OR REPLACE INTO frames (peer_id, seq, body) VALUES (?, ?, ?)", peerId, frame.seq, frame.text);
     }
-    this.#sql.exec("UPDATE peers SET next_seq = ?, acked_seq = ? WHERE peer_id = ?", outbox.nextSeq, outbox.ackedSeq, peerId);
+    this.#sql.exec(
+      "UPDATE peers SET next_seq = ?, acked_seq = ?, last_client_seq = ? WHERE peer_id = ?",
+      outbox.nextSeq,
+      outbox.ackedSeq,
+      clientSeq.processed,
+      peerId,
+    );
     outbox.markPersisted();
+    clientSeq.markPersisted();
   }
 
   /** Bans a room token (by tokenKey) until `until` (Unix seconds), e.g. the token of a kicked peer. */
