@@ -130,6 +130,8 @@ export async function main(
       quota: quotaHandler({ userQuota: config.userQuota, totalQuota: config.totalQuota }),
       maxBytesPerSecond: config.maxBytesPerSecond,
       maxAllocationAgeSeconds: config.maxAllocationAgeSeconds,
+      maxLifetimeSeconds: config.maxLifetimeSeconds,
+      defaultLifetimeSeconds: config.defaultLifetimeSeconds,
       legacyChannelNumbers: config.legacyChannelNumbers,
       software: `switchboard-turn/${version}`,
       logger: coreLogger(logger),

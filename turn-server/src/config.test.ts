@@ -90,6 +90,8 @@ describe("flags", () => {
       "--total-quota=1000",
       "--max-bps=125000",
       "--max-allocation-age=7200",
+      "--max-allocate-lifetime=900",
+      "--default-allocate-lifetime=300",
       "--metrics-ip=0.0.0.0",
       "--metrics-port=9652",
       "--registry-url=https://switchboard.example.com/",
@@ -122,6 +124,8 @@ describe("flags", () => {
       totalQuota: 1000,
       maxBytesPerSecond: 125000,
       maxAllocationAgeSeconds: 7200,
+      maxLifetimeSeconds: 900,
+      defaultLifetimeSeconds: 300,
       metrics: { address: "0.0.0.0", port: 9652 },
       publicHost: "turn.example.com",
       registry: {
@@ -158,6 +162,12 @@ describe("flags", () => {
   it("--metrics-port=off turns the HTTP server off; 0 asks for any free port", () => {
     expect(ok([...DEV, "--metrics-port=off"]).metrics).toBeNull();
     expect(ok([...DEV, "--metrics-port=0"]).metrics).toEqual({ address: "127.0.0.1", port: 0 });
+  });
+
+  it("lifetimes: 3600 s max and 600 s default as in RFC 8656, the default capped by a smaller max", () => {
+    expect(ok(DEV)).toMatchObject({ maxLifetimeSeconds: 3600, defaultLifetimeSeconds: 600 });
+    expect(ok([...DEV, "--max-allocate-lifetime=10"])).toMatchObject({ maxLifetimeSeconds: 10, defaultLifetimeSeconds: 10 });
+    expect(() => ok([...DEV, "--max-allocate-lifetime=0"])).toThrow(/max-allocate-lifetime/);
   });
 
   it("capacity defaults to --total-quota, else is left out", () => {

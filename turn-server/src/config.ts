@@ -150,6 +150,20 @@ const SPECS: Array<Omit<FlagSpec, "env"> & { noEnv?: true }> = [
     help: "Also accept RFC 5766 channel numbers 0x5000–0x7FFF (coturn does; its turnutils_uclient uses them)",
   },
   {
+    name: "max-allocate-lifetime",
+    type: "string",
+    value: "SECONDS",
+    default: "3600",
+    help: "Longest lifetime a client may ask for in Allocate/Refresh, as coturn's max-allocate-lifetime",
+  },
+  {
+    name: "default-allocate-lifetime",
+    type: "string",
+    value: "SECONDS",
+    default: "600",
+    help: "Lifetime when the client asks for none (RFC 8656 §3.2; browsers never ask); capped at --max-allocate-lifetime",
+  },
+  {
     name: "max-allocation-age",
     type: "string",
     value: "SECONDS",
@@ -263,6 +277,10 @@ export interface TurnConfig {
   totalQuota: number;
   maxBytesPerSecond: number;
   maxAllocationAgeSeconds: number;
+  /** --max-allocate-lifetime: the longest lifetime granted. */
+  maxLifetimeSeconds: number;
+  /** --default-allocate-lifetime, capped at maxLifetimeSeconds: granted when the client asks for none. */
+  defaultLifetimeSeconds: number;
   /** null when --metrics-port=off. */
   metrics: { address: string; port: number } | null;
   /** Host name put in advertised ICE URLs; undefined when there is none to advertise. */
@@ -524,6 +542,9 @@ export function parseConfig(argv: string[], env: Environment = process.env): Con
   const totalQuota = integer("total-quota", 0, 0, 10_000_000);
   const maxBytesPerSecond = integer("max-bps", 0, 0, 10_000_000_000);
   const maxAllocationAgeSeconds = integer("max-allocation-age", 0, 0, 365 * 24 * 3600);
+  const maxLifetimeSeconds = integer("max-allocate-lifetime", 3600, 1, 86_400);
+  // The RFC default (600 s) is capped by a smaller maximum rather than refused, as coturn does.
+  const defaultLifetimeSeconds = Math.min(integer("default-allocate-lifetime", 600, 1, 86_400), maxLifetimeSeconds);
 
   // Metrics and health.
   const metricsIp = text("metrics-ip") ?? "127.0.0.1";
@@ -608,6 +629,8 @@ export function parseConfig(argv: string[], env: Environment = process.env): Con
       totalQuota,
       maxBytesPerSecond,
       maxAllocationAgeSeconds,
+      maxLifetimeSeconds,
+      defaultLifetimeSeconds,
       metrics,
       ...(publicHost ? { publicHost } : {}),
       registry,
