@@ -6,112 +6,103 @@
  * must keep decoding video on the same allocations: same relayed addresses, no ICE restart, no new
  * allocation, none ended as "expired".
  *
- * The node needs a flag for the lifetime cap (coturn's `--max-allocate-lifetime`); until switchboard-turn
- * has one, this file is skipped and says so.
+ * The node caps the lifetime with coturn's flag name, `--max-allocate-lifetime` (the default lifetime is
+ * capped with it, since browsers never ask for one).
  */
-import { execFileSync } from "node:child_process";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CallPage, launchChromium } from "../support/browser.ts";
 import { acquireE2eLock } from "../support/e2e-lock.ts";
 import { type Stack, startStack } from "../support/stack.ts";
-import { TURN_BIN } from "../support/turn-node.ts";
 import { grantedLifetimeSeconds, restCredentials } from "../support/turn-probe.ts";
 
 const NODE_ID = "e2e-refresh";
 const TURN_PORT = 3506;
 /** Short enough that Chromium refreshes every 5 s; the call runs for 2.5 of these. */
 const LIFETIME_SECONDS = 10;
-/** Names the lifetime cap may have (coturn's first). */
-const LIFETIME_FLAGS = ["--max-allocate-lifetime", "--max-allocation-lifetime"];
-
-const help = execFileSync(process.execPath, [TURN_BIN, "--help"], { encoding: "utf8", timeout: 30_000 });
-const lifetimeFlag = LIFETIME_FLAGS.find((flag) => help.includes(`${flag}=`));
+const lifetimeFlag = "--max-allocate-lifetime";
 
 let stack: Stack | undefined;
 let release: (() => void) | undefined;
 let browser: Browser | undefined;
 
-describe.skipIf(lifetimeFlag === undefined)(
-  `allocation refresh${lifetimeFlag ? "" : ` (skipped: switchboard-turn --help lists none of ${LIFETIME_FLAGS.join(", ")})`}`,
-  () => {
-    beforeAll(async () => {
-      release = await acquireE2eLock("allocation-refresh");
-      stack = await startStack({
-        name: "allocation-refresh",
-        workerPort: 8755,
-        inspectorPort: 9355,
-        nodes: [
-          {
-            nodeId: NODE_ID,
-            port: TURN_PORT,
-            metricsPort: 9665,
-            minRelayPort: 42800,
-            maxRelayPort: 42999,
-            extraArgs: [`${lifetimeFlag}=${LIFETIME_SECONDS}`],
-          },
-        ],
-        allowLoopbackPeers: true,
-      });
-      browser = await launchChromium();
-    }, 720_000);
-
-    afterAll(async () => {
-      await browser?.close().catch(() => {});
-      await stack?.teardown();
-      release?.();
-    }, 60_000);
-
-    it(`grants ${LIFETIME_SECONDS} s to an Allocate without LIFETIME, as Chromium sends it`, async () => {
-      const credentials = restCredentials(stack!.worker.vars.TURN_SECRETS!, "lifetime-probe");
-      expect(await grantedLifetimeSeconds({ host: "127.0.0.1", port: TURN_PORT }, credentials)).toBe(LIFETIME_SECONDS);
+describe("allocation refresh", () => {
+  beforeAll(async () => {
+    release = await acquireE2eLock("allocation-refresh");
+    stack = await startStack({
+      name: "allocation-refresh",
+      workerPort: 8755,
+      inspectorPort: 9355,
+      nodes: [
+        {
+          nodeId: NODE_ID,
+          port: TURN_PORT,
+          metricsPort: 9665,
+          minRelayPort: 42800,
+          maxRelayPort: 42999,
+          extraArgs: [`${lifetimeFlag}=${LIFETIME_SECONDS}`],
+        },
+      ],
+      allowLoopbackPeers: true,
     });
+    browser = await launchChromium();
+  }, 720_000);
 
-    it("keeps a relay-only call on the same allocations for 2.5 lifetimes", async () => {
-      const running = stack!;
-      const node = running.node(NODE_ID);
-      const room = `refresh-${Date.now().toString(36)}`;
-      const alice = await CallPage.open(browser!, running.worker.origin, "alice");
-      const bob = await CallPage.open(browser!, running.worker.origin, "bob");
-      const pages = [alice, bob];
-      try {
-        await alice.join({ room, user: "alice", forceRelay: true, transport: "udp" });
-        await bob.join({ room, user: "bob", forceRelay: true, transport: "udp" });
-        const start = await Promise.all(pages.map((page) => page.waitForFrames(10)));
-        const connectedAt = Date.now();
-        const created = await node.metric("turn_allocations_created_total");
-        const relayEnds = start.map((peer) => `${peer.selected?.local?.address}:${peer.selected?.local?.port}`);
-        for (const peer of start) expect(node.ownsRelayAddress(peer.selected?.local?.address, peer.selected?.local?.port)).toBe(true);
+  afterAll(async () => {
+    await browser?.close().catch(() => {});
+    await stack?.teardown();
+    release?.();
+  }, 60_000);
 
-        // Video keeps coming on the very same relayed address, window after window, past 2.5 lifetimes.
-        const until = connectedAt + 2.5 * LIFETIME_SECONDS * 1000;
-        for (let window = 0; Date.now() < until && window < 20; window++) {
-          await Promise.all(
-            pages.map((page, index) =>
-              page.waitForNewFrames(
-                `the call still on ${relayEnds[index]}`,
-                20,
-                (peer) =>
-                  peer.connectionState === "connected" &&
-                  `${peer.selected?.local?.address}:${peer.selected?.local?.port}` === relayEnds[index],
-                8_000,
-              ),
+  it(`grants ${LIFETIME_SECONDS} s to an Allocate without LIFETIME, as Chromium sends it`, async () => {
+    const credentials = restCredentials(stack!.worker.vars.TURN_SECRETS!, "lifetime-probe");
+    expect(await grantedLifetimeSeconds({ host: "127.0.0.1", port: TURN_PORT }, credentials)).toBe(LIFETIME_SECONDS);
+  });
+
+  it("keeps a relay-only call on the same allocations for 2.5 lifetimes", async () => {
+    const running = stack!;
+    const node = running.node(NODE_ID);
+    const room = `refresh-${Date.now().toString(36)}`;
+    const alice = await CallPage.open(browser!, running.worker.origin, "alice");
+    const bob = await CallPage.open(browser!, running.worker.origin, "bob");
+    const pages = [alice, bob];
+    try {
+      await alice.join({ room, user: "alice", forceRelay: true, transport: "udp" });
+      await bob.join({ room, user: "bob", forceRelay: true, transport: "udp" });
+      const start = await Promise.all(pages.map((page) => page.waitForFrames(10)));
+      const connectedAt = Date.now();
+      const created = await node.metric("turn_allocations_created_total");
+      const relayEnds = start.map((peer) => `${peer.selected?.local?.address}:${peer.selected?.local?.port}`);
+      for (const peer of start) expect(node.ownsRelayAddress(peer.selected?.local?.address, peer.selected?.local?.port)).toBe(true);
+
+      // Video keeps coming on the very same relayed address, window after window, past 2.5 lifetimes.
+      const until = connectedAt + 2.5 * LIFETIME_SECONDS * 1000;
+      for (let window = 0; Date.now() < until && window < 20; window++) {
+        await Promise.all(
+          pages.map((page, index) =>
+            page.waitForNewFrames(
+              `the call still on ${relayEnds[index]}`,
+              20,
+              (peer) =>
+                peer.connectionState === "connected" &&
+                `${peer.selected?.local?.address}:${peer.selected?.local?.port}` === relayEnds[index],
+              8_000,
             ),
-          );
-        }
-        expect(Date.now() - connectedAt).toBeGreaterThanOrEqual(2.5 * LIFETIME_SECONDS * 1000);
-
-        for (const page of pages) expect((await page.peer())?.restarts, `${page.label}: ICE restarts`).toBe(0);
-        expect(await node.metric("turn_allocations_created_total"), "no allocation was replaced").toBe(created);
-        expect(await node.metric("turn_allocations_ended_total", { reason: "expired" }), "allocations that expired").toBe(0);
-      } catch (error) {
-        throw new Error(`${(error as Error).message}\n${await alice.describe()}\n${await bob.describe()}`);
-      } finally {
-        await alice.screenshot("allocation-refresh-alice");
-        await bob.screenshot("allocation-refresh-bob");
-        await alice.close();
-        await bob.close();
+          ),
+        );
       }
-    }, 120_000);
-  },
-);
+      expect(Date.now() - connectedAt).toBeGreaterThanOrEqual(2.5 * LIFETIME_SECONDS * 1000);
+
+      for (const page of pages) expect((await page.peer())?.restarts, `${page.label}: ICE restarts`).toBe(0);
+      expect(await node.metric("turn_allocations_created_total"), "no allocation was replaced").toBe(created);
+      expect(await node.metric("turn_allocations_ended_total", { reason: "expired" }), "allocations that expired").toBe(0);
+    } catch (error) {
+      throw new Error(`${(error as Error).message}\n${await alice.describe()}\n${await bob.describe()}`);
+    } finally {
+      await alice.screenshot("allocation-refresh-alice");
+      await bob.screenshot("allocation-refresh-bob");
+      await alice.close();
+      await bob.close();
+    }
+  }, 120_000);
+});
