@@ -37,6 +37,9 @@ export interface JoinCallOptions {
     Pick<
       PeerConnectionOptions,
       | "disconnectedTimeoutMs"
+      | "relayDisconnectedTimeoutMs"
+      | "stallTimeoutMs"
+      | "restartRequestTimeoutMs"
       | "failedGraceMs"
       | "restartTimeoutMs"
       | "maxRestarts"
@@ -84,6 +87,8 @@ export interface CallEvents {
   /** Quality reports another peer shared: `from` measured its connections to `reports[i].peerId`. */
   "remote-quality": { from: string; reports: QualityReport[] };
   restart: { peerId: string; reason: string; excludedNodeId?: string; attempt: number };
+  /** We found the path to `peerId` broken and asked that (impolite) peer to restart ICE. */
+  "restart-request": { peerId: string; reason: string; excludedNodeId?: string };
   message: { peerId: string; data: unknown };
   /** A non-fatal problem to show: `no_turn_nodes`, `ice_unavailable`, `turn_unreachable`, `turn_refused`. */
   warning: { code: string; message: string };
@@ -246,9 +251,9 @@ export class Call extends Emitter<CallEvents> {
       } else {
         // Resumed: the room re-sends our unacknowledged frames itself (cseq); only an older server, which does
         // not acknowledge client frames, needs an unanswered offer sent again. If the server says retained
-        // frames may be lost (it restarted), renegotiate all.
+        // frames may be lost (it restarted), renegotiate all — one side restarting, as both sides see this.
         for (const peer of this.peers.values()) {
-          if (welcome.lossPossible) void peer.connection.restartIce("signaling frames may have been lost");
+          if (welcome.lossPossible) peer.connection.requestIceRestart("signaling frames may have been lost");
           else if (!room.acknowledgesClientFrames) peer.connection.resendPendingOffer();
         }
       }
@@ -353,6 +358,9 @@ export class Call extends Emitter<CallEvents> {
     });
     connection.on("restart", (restart) => {
       if (current()) this.emit("restart", { peerId, ...restart });
+    });
+    connection.on("restart-request", (request) => {
+      if (current()) this.emit("restart-request", { peerId, ...request });
     });
     connection.on("message", ({ data }) => this.emit("message", { peerId, data }));
     connection.on("ice-server-error", ({ url, errorCode, errorText }) => {

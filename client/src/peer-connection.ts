@@ -3,19 +3,38 @@
  * (W3C webrtc-pc §10.7 example; MDN "Establishing a connection: The WebRTC perfect negotiation pattern"):
  * both sides may offer at any time, the polite peer yields on collision, so simultaneous offers never
  * deadlock. Trickle ICE over room signals, a data channel, media tracks, and ICE restarts that fetch
- * fresh TURN credentials first and steer away from a failed TURN node.
+ * fresh TURN credentials first and steer away from a failed TURN node — started by one side only (the
+ * impolite one; the polite side asks), as soon as the quality samples show a dead relay path
+ * (ice-recovery.ts), followed by a keyframe so video resumes without waiting for the receiver to ask.
  */
 import { SwitchboardError } from "./client-error.ts";
 import { Emitter } from "./emitter.ts";
 import { type IceConfig, type IceConfigProvider, nodeIdForUrl } from "./ice.ts";
+import {
+  type FailureSignal,
+  honoursRestartRequest,
+  type PairSample,
+  pathStall,
+  receivedBetween,
+  recordPairSample,
+  recoveryAction,
+  restartDelayMs,
+} from "./ice-recovery.ts";
 import { QualityMonitor, type QualityReport } from "./quality.ts";
 
-/** What travels in a room `signal` between two PeerConnections. */
-export type PeerSignal = { description: RTCSessionDescriptionInit; restart?: RestartHint } | { candidate: RTCIceCandidateInit };
+/**
+ * What travels in a room `signal` between two PeerConnections: a description (with a hint when it is an
+ * ICE restart), a trickled candidate, or the polite side's request that the impolite side restart ICE.
+ */
+export type PeerSignal =
+  | { description: RTCSessionDescriptionInit; restart?: RestartHint }
+  | { candidate: RTCIceCandidateInit }
+  | { restartRequest: RestartHint };
 
 /**
  * Sent with the offer of an ICE restart made because the path failed, so the answering side fetches fresh
  * ICE config too (excluding the same TURN node) instead of answering with candidates from a dead relay.
+ * The same shape is the polite side's `restartRequest`: why, and which TURN node it saw fail.
  */
 export interface RestartHint {
   reason: string;
@@ -54,12 +73,29 @@ export interface PeerConnectionOptions {
   /** Restart ICE when the connection stays `failed` this long (default 1 000 ms). */
   failedGraceMs?: number;
   /**
-   * Restart ICE when the connection stays `disconnected` this long (default 2 500 ms). Chromium reports
-   * "disconnected" about 5 s after the path died (consent checks, RFC 7675), so a dead relay is replaced
-   * within ~8 s.
+   * Restart ICE when the connection stays `disconnected` this long on a direct path (default 2 500 ms): it
+   * often heals by itself.
    */
   disconnectedTimeoutMs?: number;
-  /** After a restart, restart again if not connected within this (default 10 000 ms). */
+  /**
+   * Restart ICE when the connection stays `disconnected` this long on a relay path (default 1 000 ms).
+   * Chromium reports "disconnected" ~5 s after the path died (consent checks, RFC 7675), and a relay pair
+   * whose TURN node died has no other pair to recover to.
+   */
+  relayDisconnectedTimeoutMs?: number;
+  /**
+   * Treat a relay pair as dead when the quality samples see nothing received on it for this long while our
+   * connectivity checks go unanswered (default 2 000 ms; 0 turns this off and leaves only the connection
+   * states). Usually 2–3 s after a TURN node dies, well before Chromium says "disconnected".
+   */
+  stallTimeoutMs?: number;
+  /**
+   * The polite side does not restart ICE on its own detection: it asks the impolite side to (a
+   * `restartRequest` signal) and restarts itself only if no restart offer arrived within this
+   * (default 4 000 ms). So two restart offers never collide.
+   */
+  restartRequestTimeoutMs?: number;
+  /** After a restart, restart again if the path is not healthy within this (default 10 000 ms). */
   restartTimeoutMs?: number;
   /** Give up (error `ice_failed`) after this many restarts without connecting (default 5). */
   maxRestarts?: number;
@@ -84,6 +120,8 @@ export interface PeerConnectionEvents {
   message: { data: unknown };
   /** An ICE restart began: why, and which TURN node (if any) was excluded. */
   restart: { reason: string; excludedNodeId?: string; attempt: number };
+  /** This (polite) side detected a broken path and asked the remote side to restart ICE. */
+  "restart-request": RestartHint;
   /**
    * A STUN/TURN server could not be used while gathering (webrtc-pc `icecandidateerror`): code 701 means
    * unreachable, 401 means refused credentials.
@@ -124,11 +162,28 @@ export class PeerConnection extends Emitter<PeerConnectionEvents> {
   #offerTimer: ReturnType<typeof setTimeout> | undefined;
   /** Signals are handled one at a time, in arrival order. */
   #signalChain: Promise<void> = Promise.resolve();
-  #disconnectedTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Acts on `failed`/`disconnected` if it still holds after restartDelayMs (and when it is due). */
+  #detectionTimer: ReturnType<typeof setTimeout> | undefined;
+  #detectionDueAt = 0;
+  /** Runs while a restart of ours awaits its result: a restart is "pending" exactly while it is set. */
   #restartWatchdog: ReturnType<typeof setTimeout> | undefined;
   #restarting: Promise<void> | undefined;
+  /** Polite side: runs while we wait for the restart we asked for; restarts ourselves when it fires. */
+  #requestFallback: ReturnType<typeof setTimeout> | undefined;
+  /** Local time the remote's last restart offer arrived. */
+  #remoteRestartAt: number | undefined;
+  /** Recent samples of the selected pair's counters (stall detection). */
+  readonly #pairHistory: PairSample[] = [];
+  /** The selected pair found stalled (dead relay), until a sample shows traffic again. */
+  #deadPairId: string | undefined;
   #restarts = 0;
   #everConnected = false;
+  /** The ICE transport whose selected-pair changes we follow (see #watchIceTransport). */
+  #iceTransport: RTCIceTransport | undefined;
+  /** The selected pair last seen (stats id or the transport's pair), to notice a path change. */
+  #selectedPairKey: string | undefined;
+  /** Local time of the last forced keyframe (one per path change, at most one a second). */
+  #keyFramesAt = 0;
   /** The TURN node of the last selected relay pair (known from quality samples, kept after failure). */
   #relayNodeId: string | undefined;
   /** Configs applied recently, newest first: maps a relay candidate's URL to its node. */
@@ -198,10 +253,17 @@ export class PeerConnection extends Emitter<PeerConnectionEvents> {
    * applies it with setConfiguration, then calls restartIce() (which triggers negotiation).
    */
   restartIce(reason = "manual"): Promise<void> {
-    this.#restarting ??= this.#restart(reason).finally(() => {
-      this.#restarting = undefined;
-    });
-    return this.#restarting;
+    return this.#restartOnce(reason, this.#ownExclusions());
+  }
+
+  /**
+   * Restarts ICE the way automatic recovery does, so the two sides never both offer: the impolite side
+   * restarts, the polite side asks it to (and restarts itself only if nothing comes within
+   * `restartRequestTimeoutMs`). Use this when both sides learn of a problem at once (e.g. a signaling
+   * server restart that may have lost frames). Excludes a TURN node only when our own path is down.
+   */
+  requestIceRestart(reason: string): void {
+    this.#recover(reason, this.#ownPathDown() ? this.#ownExclusions() : []);
   }
 
   /**
@@ -280,10 +342,16 @@ export class PeerConnection extends Emitter<PeerConnectionEvents> {
       this.#ignoreOffer = !this.polite && offerCollision;
       if (this.#ignoreOffer) return;
       const hint = "restart" in signal ? signal.restart : undefined;
+      if (description.type === "offer" && hint) {
+        // The remote's restart answers our request (or our own detection to come): no need for ours.
+        this.#remoteRestartAt = Date.now();
+        this.#clearTimer("requestFallback");
+      }
       if (description.type === "offer" && (hint || this.#needsFreshConfig())) {
         // The remote side restarts ICE because the path failed: answer with fresh credentials too, or our
         // answer would gather candidates from the TURN node that just failed (possibly before we noticed).
-        await this.#refreshConfig(hint?.excludedNodeId ?? this.#failedNodeId());
+        const excluded = hint?.excludedNodeId;
+        await this.#refreshConfig(excluded ? [excluded] : this.#ownExclusions());
       }
       this.#isSettingRemoteAnswerPending = description.type === "answer";
       try {
@@ -307,6 +375,15 @@ export class PeerConnection extends Emitter<PeerConnectionEvents> {
         // Candidates of an offer we ignored fail to apply: expected, not an error.
         if (!this.#ignoreOffer) throw error;
       }
+    } else if ("restartRequest" in signal && signal.restartRequest) {
+      // The polite side found the path broken and leaves the restart offer to us (see ice-recovery.ts).
+      // Not awaited: the signal chain must keep flowing (the answer to our restart offer comes through it).
+      if (!honoursRestartRequest({ restartPending: this.#restartPending() })) return;
+      const request = signal.restartRequest;
+      const exclude = new Set<string>();
+      if (typeof request.excludedNodeId === "string") exclude.add(request.excludedNodeId);
+      if (this.#ownPathDown()) for (const nodeId of this.#ownExclusions()) exclude.add(nodeId);
+      void this.#restartOnce(`${String(request.reason)} (asked by ${this.remotePeerId})`, [...exclude]);
     }
   }
 
@@ -316,34 +393,89 @@ export class PeerConnection extends Emitter<PeerConnectionEvents> {
     const { connectionState, iceConnectionState } = this.pc;
     this.emit("state", { connectionState, iceConnectionState });
     if (this.#closed) return;
-    if (connectionState === "connected") {
-      this.#everConnected = true;
-      this.#restarts = 0;
-      this.#clearTimers();
+    if (connectionState === "connected") this.#everConnected = true;
+    this.#watchIceTransport();
+    if (this.#iceConnected()) {
+      this.#clearTimer("detection");
+      // A stalled relay pair may still be "connected" to Chromium: then only a quality sample showing
+      // traffic again ends the episode (#onPairSample).
+      if (this.#deadPairId === undefined) this.#markRecovered();
       return;
     }
     const failed = connectionState === "failed" || iceConnectionState === "failed";
     const disconnected = connectionState === "disconnected" || iceConnectionState === "disconnected";
-    if ((failed || disconnected) && this.#disconnectedTimer === undefined) {
-      // "disconnected" often heals by itself (a lost burst of consent checks, RFC 7675), and Chromium may
-      // report "failed" for a moment when the first pairs fail before the remote's relay candidates
-      // arrive. Check again after a short wait (1 s for failed, 2.5 s for disconnected) before restarting.
-      this.#disconnectedTimer = setTimeout(
-        () => {
-          this.#disconnectedTimer = undefined;
-          const pc = this.pc;
-          if (this.#closed || pc.connectionState === "connected") return;
-          const stillFailed = pc.connectionState === "failed" || pc.iceConnectionState === "failed";
-          const stillDisconnected = pc.connectionState === "disconnected" || pc.iceConnectionState === "disconnected";
-          if (stillFailed) void this.restartIce("connection failed");
-          else if (stillDisconnected) void this.restartIce("disconnected too long");
-        },
-        failed ? (this.#options.failedGraceMs ?? 1000) : (this.#options.disconnectedTimeoutMs ?? 2500),
-      );
+    if (failed || disconnected) this.#scheduleDetection(failed ? "failed" : "disconnected");
+  }
+
+  /**
+   * Acts on `failed`/`disconnected` if it still holds after restartDelayMs: "disconnected" often heals by
+   * itself on a direct path (a lost burst of consent checks, RFC 7675), and Chromium may report "failed" for
+   * a moment when the first pairs fail before the remote's relay candidates arrive. A relay path is given
+   * less time: a dead TURN node does not come back.
+   */
+  #scheduleDetection(signal: FailureSignal): void {
+    const delayMs = restartDelayMs(signal, this.#relayPath(), this.#options);
+    const dueAt = Date.now() + delayMs;
+    if (this.#detectionTimer !== undefined && this.#detectionDueAt <= dueAt) return;
+    this.#clearTimer("detection");
+    this.#detectionDueAt = dueAt;
+    this.#detectionTimer = setTimeout(() => {
+      this.#detectionTimer = undefined;
+      const pc = this.pc;
+      if (this.#closed || this.#iceConnected()) return;
+      const stillFailed = pc.connectionState === "failed" || pc.iceConnectionState === "failed";
+      const stillDisconnected = pc.connectionState === "disconnected" || pc.iceConnectionState === "disconnected";
+      if (stillFailed) this.#recover("connection failed", this.#ownExclusions());
+      else if (stillDisconnected) this.#recover("disconnected too long", this.#ownExclusions());
+    }, delayMs);
+  }
+
+  /**
+   * One side restarts, the other asks (recoveryAction in ice-recovery.ts): the impolite side restarts ICE
+   * now; the polite side sends a `restartRequest`, fetches fresh config meanwhile (so its answer does not
+   * wait for it), and restarts itself only if the path is still down when its fallback timer fires.
+   */
+  #recover(reason: string, exclude: readonly string[]): void {
+    if (this.#closed) return;
+    const timeoutMs = this.#options.restartRequestTimeoutMs ?? 4000;
+    const action = recoveryAction({
+      polite: this.polite,
+      restartPending: this.#restartPending(),
+      requestPending: this.#requestFallback !== undefined,
+      msSinceRemoteRestart: this.#remoteRestartAt === undefined ? undefined : Date.now() - this.#remoteRestartAt,
+      restartRequestTimeoutMs: timeoutMs,
+    });
+    if (action.kind === "restart") {
+      void this.#restartOnce(reason, exclude);
+    } else if (action.kind === "request") {
+      const excludedNodeId = exclude[0];
+      const request: RestartHint = { reason, ...(excludedNodeId ? { excludedNodeId } : {}) };
+      this.emit("restart-request", request);
+      this.#options.sendSignal({ restartRequest: request });
+      if (exclude.length > 0) void this.#refreshConfig(exclude);
+      this.#armRequestFallback(timeoutMs, reason, exclude);
+    } else if (action.kind === "await") {
+      this.#armRequestFallback(action.fallbackInMs, reason, exclude);
     }
   }
 
-  async #restart(reason: string): Promise<void> {
+  #armRequestFallback(delayMs: number, reason: string, exclude: readonly string[]): void {
+    this.#clearTimer("requestFallback");
+    this.#requestFallback = setTimeout(() => {
+      this.#requestFallback = undefined;
+      if (this.#closed || this.#pathHealthy()) return;
+      void this.#restartOnce(`${reason}; no restart from ${this.remotePeerId}`, exclude);
+    }, delayMs);
+  }
+
+  #restartOnce(reason: string, exclude: readonly string[]): Promise<void> {
+    this.#restarting ??= this.#restart(reason, exclude).finally(() => {
+      this.#restarting = undefined;
+    });
+    return this.#restarting;
+  }
+
+  async #restart(reason: string, exclude: readonly string[]): Promise<void> {
     if (this.#closed) return;
     const maxRestarts = this.#options.maxRestarts ?? 5;
     if (this.#restarts >= maxRestarts) {
@@ -351,47 +483,90 @@ export class PeerConnection extends Emitter<PeerConnectionEvents> {
       return;
     }
     this.#restarts++;
-    const excludedNodeId = this.#failedNodeId();
+    // We restart ourselves now: a request of ours no longer needs its fallback.
+    this.#clearTimer("requestFallback");
+    const excludedNodeId = exclude[0];
     this.emit("restart", { reason, attempt: this.#restarts, ...(excludedNodeId ? { excludedNodeId } : {}) });
-    await this.#refreshConfig(excludedNodeId);
+    await this.#refreshConfig(exclude);
     if (this.#closed) return;
     this.#restartHint = { reason, ...(excludedNodeId ? { excludedNodeId } : {}) };
     this.pc.restartIce();
-    if (this.#restartWatchdog !== undefined) clearTimeout(this.#restartWatchdog);
+    this.#clearTimer("restartWatchdog");
     this.#restartWatchdog = setTimeout(() => {
       this.#restartWatchdog = undefined;
-      if (!this.#closed && this.pc.connectionState !== "connected") void this.restartIce("restart did not connect");
+      if (this.#closed) return;
+      if (this.#pathHealthy()) this.#markRecovered();
+      else this.#recover("restart did not connect", this.#ownExclusions());
     }, this.#options.restartTimeoutMs ?? 10_000);
   }
 
-  /** Fetches a fresh config (excluding `nodeId`) and applies it; concurrent callers share one fetch. */
-  #refreshConfig(nodeId = this.#failedNodeId()): Promise<void> {
-    this.#configRefresh ??= this.#fetchConfig(nodeId).finally(() => {
+  /** Fetches a fresh config (excluding `nodeIds`) and applies it; concurrent callers share one fetch. */
+  #refreshConfig(nodeIds: readonly string[]): Promise<void> {
+    this.#configRefresh ??= this.#fetchConfig(nodeIds).finally(() => {
       this.#configRefresh = undefined;
     });
     return this.#configRefresh;
   }
 
   /** Fetches and applies a fresh config; on failure falls back to the backup node or keeps the current one. */
-  async #fetchConfig(nodeId: string | undefined): Promise<void> {
+  async #fetchConfig(nodeIds: readonly string[]): Promise<void> {
     const ice = this.#options.ice;
     if (!ice) return;
     try {
-      const config = await ice.renew(nodeId ? { exclude: nodeId } : {});
+      const config = await ice.renew(nodeIds.length > 0 ? { exclude: nodeIds } : {});
       // renew() emits `config`, which #applyConfig already handled; apply again in case no listener ran.
       this.#applyConfig(config);
     } catch (error) {
       // The worker is unreachable: try the backup node of the last config, if any, rather than nothing.
-      const backup = ice.current?.backup;
-      if (backup && backup.nodeId !== ice.current?.nodeId && nodeId === ice.current?.nodeId) this.#setConfiguration(backup.iceServers);
+      const current = ice.current;
+      const backup = current?.backup;
+      const failedNodeId = current?.nodeId;
+      if (backup && failedNodeId !== undefined && backup.nodeId !== failedNodeId && nodeIds.includes(failedNodeId)) {
+        this.#setConfiguration(backup.iceServers);
+      }
       this.#report("ice-config", error);
     }
   }
 
+  /** A restart of ours is running or awaiting its result. */
+  #restartPending(): boolean {
+    return this.#restarting !== undefined || this.#restartWatchdog !== undefined;
+  }
+
+  /** Both connection states say the path works (ICE may still be on a pair the samples found stalled). */
+  #iceConnected(): boolean {
+    const { connectionState, iceConnectionState } = this.pc;
+    return connectionState === "connected" && (iceConnectionState === "connected" || iceConnectionState === "completed");
+  }
+
+  /** Connected, and no stalled pair awaiting traffic. */
+  #pathHealthy(): boolean {
+    return this.#iceConnected() && this.#deadPairId === undefined;
+  }
+
+  /** Our side sees the path down: a failure state, or a stalled pair. */
+  #ownPathDown(): boolean {
+    const state = this.pc.iceConnectionState;
+    return state === "failed" || state === "disconnected" || this.#deadPairId !== undefined;
+  }
+
+  /** Whether the selected path goes through a TURN relay (relay-only, or the last sample's pair). */
+  #relayPath(): boolean {
+    return this.#forceRelay || this.quality.latest?.path === "relay";
+  }
+
+  /** The episode is over: the path works again. Restart counting starts afresh; no timer is needed. */
+  #markRecovered(): void {
+    this.#restarts = 0;
+    this.#deadPairId = undefined;
+    this.#clearTimer("detection");
+    this.#clearTimer("restartWatchdog");
+    this.#clearTimer("requestFallback");
+  }
+
   /** Whether our own path is down, so an incoming (restart) offer should be answered with fresh credentials. */
   #needsFreshConfig(): boolean {
-    const state = this.pc.iceConnectionState;
-    return this.#everConnected && (state === "failed" || state === "disconnected") && this.#options.ice !== undefined;
+    return this.#everConnected && this.#ownPathDown() && this.#options.ice !== undefined;
   }
 
   /**
@@ -404,7 +579,106 @@ export class PeerConnection extends Emitter<PeerConnectionEvents> {
     return undefined;
   }
 
+  /** #failedNodeId as a list, for renew({ exclude }). */
+  #ownExclusions(): string[] {
+    const nodeId = this.#failedNodeId();
+    return nodeId ? [nodeId] : [];
+  }
+
+  /**
+   * Feeds the stall detector with the selected pair's counters: traffic on the pair ends a failure
+   * episode; seconds of silence on a relay pair with unanswered checks start one (pathStall).
+   */
+  #onPairSample(sample: PairSample): void {
+    const previous = this.#pairHistory.at(-1);
+    recordPairSample(this.#pairHistory, sample);
+    if (previous && receivedBetween(previous, sample) && this.#iceConnected()) {
+      this.#markRecovered();
+      return;
+    }
+    const silenceMs = this.#options.stallTimeoutMs;
+    if (silenceMs === 0 || !this.#everConnected) return;
+    const stall = pathStall(this.#pairHistory, silenceMs === undefined ? {} : { silenceMs });
+    if (!stall || stall.pairId === this.#deadPairId) return;
+    this.#deadPairId = stall.pairId;
+    this.#recover(`relay path silent for ${(stall.silentMs / 1000).toFixed(1)} s`, this.#ownExclusions());
+  }
+
+  /**
+   * Follows the ICE transport's selected pair (webrtc-pc §5.6 RTCIceTransport `selectedcandidatepairchange`),
+   * so a new path — the result of an ICE restart — is noticed the moment Chromium switches to it, not at the
+   * next quality sample. With bundling there is one transport; it survives ICE restarts.
+   */
+  #watchIceTransport(): void {
+    const transport = this.pc.getSenders().find((sender) => sender.transport)?.transport?.iceTransport;
+    if (!transport || transport === this.#iceTransport) return;
+    if (this.#iceTransport) this.#iceTransport.onselectedcandidatepairchange = null;
+    this.#iceTransport = transport;
+    transport.onselectedcandidatepairchange = () => {
+      const pair = transport.getSelectedCandidatePair?.();
+      if (pair) this.#onSelectedPair(`${pair.local?.candidate ?? ""}|${pair.remote?.candidate ?? ""}`);
+    };
+  }
+
+  /** A different selected pair after media flowed: the far decoder lost packets on the old path. */
+  #onSelectedPair(key: string): void {
+    const previous = this.#selectedPairKey;
+    this.#selectedPairKey = key;
+    if (previous === undefined || previous === key || !this.#everConnected || this.#closed) return;
+    void this.#sendKeyFrames();
+  }
+
+  /**
+   * Makes each video sender start again with a keyframe, by deactivating and reactivating its encodings
+   * (webrtc-pc §5.2 setParameters; Chromium has no RTCRtpSender.generateKeyFrame). After a path change
+   * the remote decoder lost frames: Chromium's receiver requests a keyframe (PLI) only ~3 s after its last
+   * decodable frame, and the request it sent while the path was dead is lost — measured here, video
+   * resumed ~2.8 s after the new path carried packets. Sending the keyframe unasked takes ~0.1 s.
+   */
+  async #sendKeyFrames(): Promise<void> {
+    const now = Date.now();
+    if (now - this.#keyFramesAt < 1000) return;
+    this.#keyFramesAt = now;
+    for (const sender of this.pc.getSenders()) {
+      if (sender.track?.kind !== "video") continue;
+      let active: boolean[];
+      try {
+        const parameters = sender.getParameters();
+        active = parameters.encodings.map((encoding) => encoding.active !== false);
+        if (!active.some(Boolean)) continue;
+        for (const encoding of parameters.encodings) encoding.active = false;
+        await sender.setParameters(parameters);
+      } catch {
+        // Only a shortcut: without it the receiver asks for a keyframe itself, a few seconds later.
+        continue;
+      }
+      await this.#restoreEncodings(sender, active);
+    }
+  }
+
+  /** Reactivates the encodings #sendKeyFrames turned off (a second try if something changed them meanwhile). */
+  async #restoreEncodings(sender: RTCRtpSender, active: readonly boolean[]): Promise<void> {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        const parameters = sender.getParameters();
+        parameters.encodings.forEach((encoding, index) => {
+          encoding.active = active[index] ?? true;
+        });
+        await sender.setParameters(parameters);
+        return;
+      } catch (error) {
+        if (attempt === 1) this.#report("keyframe", error);
+      }
+    }
+  }
+
   #onQuality(report: QualityReport): void {
+    const pair = this.quality.counters?.selectedPair;
+    if (pair && !this.#closed) {
+      this.#onPairSample({ ...pair, at: report.at });
+      // Browsers without RTCIceTransport events: the sample notices the new pair (within a second).
+      if (!this.#iceTransport) this.#onSelectedPair(pair.id);
+    }
     if (report.localCandidateType === "relay" && report.connectionState === "connected") {
       let nodeId: string | undefined;
       for (const config of this.#configs) nodeId ??= nodeIdForUrl(config, report.relayUrl);
@@ -466,12 +740,26 @@ export class PeerConnection extends Emitter<PeerConnectionEvents> {
     channel.onmessage = (event) => this.emit("message", { data: event.data });
   }
 
+  #clearTimer(name: "detection" | "restartWatchdog" | "requestFallback"): void {
+    if (name === "detection") {
+      if (this.#detectionTimer !== undefined) clearTimeout(this.#detectionTimer);
+      this.#detectionTimer = undefined;
+    } else if (name === "restartWatchdog") {
+      if (this.#restartWatchdog !== undefined) clearTimeout(this.#restartWatchdog);
+      this.#restartWatchdog = undefined;
+    } else {
+      if (this.#requestFallback !== undefined) clearTimeout(this.#requestFallback);
+      this.#requestFallback = undefined;
+    }
+  }
+
   #clearTimers(): void {
-    if (this.#disconnectedTimer !== undefined) clearTimeout(this.#disconnectedTimer);
-    if (this.#restartWatchdog !== undefined) clearTimeout(this.#restartWatchdog);
-    if (this.#initialOfferTimer !== undefined && this.#closed) clearTimeout(this.#initialOfferTimer);
-    if (this.#offerTimer !== undefined && this.#closed) clearTimeout(this.#offerTimer);
-    this.#disconnectedTimer = this.#restartWatchdog = undefined;
+    this.#clearTimer("detection");
+    this.#clearTimer("restartWatchdog");
+    this.#clearTimer("requestFallback");
+    if (this.#initialOfferTimer !== undefined) clearTimeout(this.#initialOfferTimer);
+    if (this.#offerTimer !== undefined) clearTimeout(this.#offerTimer);
+    this.#initialOfferTimer = this.#offerTimer = undefined;
   }
 
   #report(step: string, error: unknown): void {

@@ -129,8 +129,24 @@ describe("summarizeStats", () => {
   });
 
   it("says unknown before any pair is selected", () => {
-    const { report: quality } = summarizeStats(report(), { peerId: "p", connectionState: "new", now: 0 });
+    const { report: quality, counters } = summarizeStats(report(), { peerId: "p", connectionState: "new", now: 0 });
     expect(quality).toMatchObject({ path: "unknown", inboundKbps: 0, outboundKbps: 0, framesDecoded: 0 });
+    expect(counters.selectedPair).toBeUndefined();
+  });
+
+  it("keeps the selected pair's own counters (stall detection), not in the shared report", () => {
+    const stats = relayCall("udp", { bytesReceived: 0, bytesSent: 0, packetsReceived: 0, packetsLost: 0 });
+    Object.assign(stats.get("CP1")!, { bytesReceived: 8_000, requestsSent: 7, responsesReceived: 5, requestsReceived: 6 });
+    const { report: quality, counters } = summarizeStats(stats, { peerId: "p", connectionState: "connected", now: 0 });
+    expect(counters.selectedPair).toEqual({
+      id: "CP1",
+      relay: true,
+      bytesReceived: 8_000,
+      requestsSent: 7,
+      responsesReceived: 5,
+      requestsReceived: 6,
+    });
+    expect(quality).not.toHaveProperty("requestsSent");
   });
 });
 

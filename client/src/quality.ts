@@ -53,6 +53,24 @@ export interface StatsLike {
   values(): Iterable<unknown>;
 }
 
+/**
+ * Counters of the selected candidate pair (webrtc-stats RTCIceCandidatePairStats): what tells a dead path
+ * from a quiet one (see ice-recovery.ts). `bytesReceived` excludes connectivity checks; the check counters
+ * count them.
+ */
+export interface PairCounters {
+  /** The pair's stats id: it changes when another pair is selected (e.g. after an ICE restart). */
+  id: string;
+  /** Either end of the pair is a relay candidate. */
+  relay: boolean;
+  bytesReceived: number;
+  /** Connectivity checks we sent, and the responses to them. */
+  requestsSent: number;
+  responsesReceived: number;
+  /** Connectivity checks the remote sent us. */
+  requestsReceived: number;
+}
+
 /** Running totals kept between samples to turn counters into rates. */
 export interface StatsCounters {
   at: number;
@@ -60,6 +78,8 @@ export interface StatsCounters {
   bytesSent: number;
   packetsReceived: number;
   packetsLost: number;
+  /** The selected pair's own counters, when there is a selected pair. */
+  selectedPair?: PairCounters;
 }
 
 type Stat = Record<string, unknown> & { type?: string; id?: string };
@@ -132,6 +152,17 @@ export function summarizeStats(
   }
 
   const counters: StatsCounters = { at: context.now, bytesReceived: 0, bytesSent: 0, packetsReceived: 0, packetsLost: 0 };
+  const pairId = str(pair?.id);
+  if (pair && pairId) {
+    counters.selectedPair = {
+      id: pairId,
+      relay: report.path === "relay",
+      bytesReceived: num(pair.bytesReceived) ?? 0,
+      requestsSent: num(pair.requestsSent) ?? 0,
+      responsesReceived: num(pair.responsesReceived) ?? 0,
+      requestsReceived: num(pair.requestsReceived) ?? 0,
+    };
+  }
   let jitter: number | undefined;
   for (const value of stats.values()) {
     const stat = value as Stat;
@@ -208,6 +239,11 @@ export class QualityMonitor extends Emitter<QualityMonitorEvents> {
   /** The most recent report. */
   get latest(): QualityReport | undefined {
     return this.#latest;
+  }
+
+  /** The counters of the most recent sample (set before its `report` event is emitted). */
+  get counters(): StatsCounters | undefined {
+    return this.#counters;
   }
 
   /** Starts sampling. Idempotent. */

@@ -86,11 +86,17 @@ describe("TURN node failover", () => {
         }),
       );
       const recoveryMs = Math.max(...recovered.map((entry) => entry.at)) - killedAt;
-      const timeline = (await alice.events())
-        .filter((event) => event.at >= killedAt && event.kind !== "signaling-state")
-        .map((event) => `+${event.at - killedAt} ms ${event.kind} ${event.detail}`);
+      // Both sides' timelines (page clocks are this machine's clock): who detected, who restarted, when.
+      const timelines: string[] = [];
+      for (const [index, page] of pages.entries()) {
+        const lines = (await page.events())
+          .filter((event) => event.at >= killedAt && event.kind !== "signaling-state")
+          .map((event) => `+${event.at - killedAt} ms ${event.kind} ${event.detail}`);
+        const frames = recovered[index]!.at - killedAt;
+        timelines.push(`${page.label} (new frames seen at +${frames} ms):\n  ${lines.join("\n  ")}`);
+      }
       console.info(
-        `failover: video flows through ${survivor.nodeId} ${recoveryMs} ms after SIGKILL of ${failedId}; alice:\n  ${timeline.join("\n  ")}`,
+        `failover: video flows through ${survivor.nodeId} ${recoveryMs} ms after SIGKILL of ${failedId}; ${timelines.join("\n")}`,
       );
       expect(recoveryMs).toBeLessThanOrEqual(FAILOVER_BUDGET_MS);
       // And it keeps flowing there: a second of video (15 fps) on the same path.
