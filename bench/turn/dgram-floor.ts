@@ -1,0 +1,104 @@
+/**
+ * What one relayed datagram costs at the least, in Node and in C, on this machine: N times, one datagram
+ * of SIZE bytes from socket A to socket B on 127.0.0.1, sent and received (Node: dgram with a window of
+ * 64 in flight; C: blocking sendto/recvfrom, built from dgram-floor.c with gcc when it is installed).
+ * A TURN relay does at least one such send and one receive per relayed packet, so the ratio of the two
+ * is a floor under "our relay's CPU / coturn's CPU" that no TypeScript change can cross.
+ * Usage: node bench/turn/dgram-floor.ts [--count N] [--size BYTES] [--window 64|1] [--mode plain|offset|connected]
+ */
+import { execFileSync } from "node:child_process";
+import { createSocket, type Socket } from "node:dgram";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+
+const { values } = parseArgs({
+  options: {
+    count: { type: "string", default: "200000" },
+    size: { type: "string", default: "200" },
+    window: { type: "string", default: "64" },
+    mode: { type: "string", default: "plain" },
+  },
+});
+/**
+ * How Node sends: plain `send(buffer, port, address)`; offset `send(buffer, offset, length, port, address)`
+ * (what a relay forwarding part of a datagram does); connected `connect()` once, then `send(buffer)`.
+ */
+const MODE = values.mode === "offset" || values.mode === "connected" ? values.mode : "plain";
+const count = Number(values.count);
+const size = Number(values.size);
+/** Datagrams in flight: 64 lets Node read many per event-loop wake-up; 1 is strict ping-pong (one wake-up each). */
+const WINDOW = Math.max(1, Number(values.window));
+
+function bind(socket: Socket): Promise<number> {
+  return new Promise((resolve) => socket.bind(0, "127.0.0.1", () => resolve(socket.address().port)));
+}
+
+/** Node: CPU microseconds (user, system) for `count` datagrams sent by one socket and received by another. */
+async function nodeFloor(): Promise<{ user: number; system: number }> {
+  const sender = createSocket("udp4");
+  const receiver = createSocket("udp4");
+  await bind(sender);
+  const port = await bind(receiver);
+  const payload = Buffer.alloc(size + 4);
+  if (MODE === "connected") await new Promise<void>((resolve) => sender.connect(port, "127.0.0.1", () => resolve()));
+  let received = 0;
+  let sent = 0;
+  const start = process.cpuUsage();
+  await new Promise<void>((resolve) => {
+    const pump = (): void => {
+      // Keep at most WINDOW datagrams in flight so the receive buffer never overflows.
+      while (sent < count && sent - received < WINDOW) {
+        if (MODE === "plain") sender.send(payload.subarray(0, size), port, "127.0.0.1");
+        else if (MODE === "offset") sender.send(payload, 4, size, port, "127.0.0.1");
+        else sender.send(payload.subarray(0, size));
+        sent += 1;
+      }
+    };
+    receiver.on("message", () => {
+      received += 1;
+      if (received === count) resolve();
+      else if (sent - received <= WINDOW / 2) pump();
+    });
+    pump();
+  });
+  const usage = process.cpuUsage(start);
+  sender.close();
+  receiver.close();
+  return usage;
+}
+
+/** C: the same through dgram-floor.c, or null when gcc is missing. */
+function cFloor(): { user: number; system: number } | null {
+  const dir = mkdtempSync(join(tmpdir(), "dgram-floor-"));
+  try {
+    const binary = join(dir, "dgram-floor");
+    execFileSync("gcc", ["-O2", "-o", binary, fileURLToPath(new URL("./dgram-floor.c", import.meta.url))], {
+      timeout: 60_000,
+      stdio: "ignore",
+    });
+    const [user, system] = execFileSync(binary, [String(count), String(size)], { encoding: "utf8", timeout: 120_000 })
+      .trim()
+      .split(" ")
+      .map(Number);
+    return { user: user ?? 0, system: system ?? 0 };
+  } catch {
+    return null;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const perDatagram = (usage: { user: number; system: number }): string =>
+  `${((usage.user + usage.system) / count).toFixed(2)} µs (user ${(usage.user / count).toFixed(2)}, system ${(usage.system / count).toFixed(2)})`;
+
+const node = await nodeFloor();
+const c = cFloor();
+process.stdout.write(`${count} datagrams of ${size} B, send + receive, window ${WINDOW}, Node send mode ${MODE}, CPU per datagram:\n`);
+process.stdout.write(`  Node ${process.version} dgram: ${perDatagram(node)}\n`);
+if (c) {
+  process.stdout.write(`  C sendto/recvfrom:       ${perDatagram(c)}\n`);
+  process.stdout.write(`  Node / C: ${((node.user + node.system) / (c.user + c.system)).toFixed(2)}×\n`);
+} else process.stdout.write("  C: gcc not found, skipped\n");
