@@ -6,17 +6,19 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket as NodeWebSocket } from "ws";
-import { Room } from "../client/src/room.ts";
-import { devToken, eventually, startWranglerDev, type WranglerDev } from "./e2e/demo-support.ts";
+import { Room, type RoomEvents } from "../client/src/room.ts";
+import { devToken } from "./support/dev-token.ts";
+import { eventually } from "./support/wait.ts";
+import { type RunningWorker, startWorker } from "./support/worker.ts";
 
 /** Fixed ports from the client engineer's range (wrangler dev needs its own port and inspector port). */
 const PORT = 8732;
 const INSPECTOR_PORT = 9332;
 
-let dev: WranglerDev;
+let dev: RunningWorker;
 
 beforeAll(async () => {
-  dev = await startWranglerDev({ port: PORT, inspectorPort: INSPECTOR_PORT });
+  dev = await startWorker({ port: PORT, inspectorPort: INSPECTOR_PORT, readyTimeoutMs: 90_000 });
 }, 120_000);
 
 afterAll(async () => {
@@ -54,11 +56,26 @@ function roomName(): string {
   return `client-it-${process.pid}-${Date.now().toString(36)}-${roomCounter++}`;
 }
 
+/**
+ * Collects what `client` receives as signals, mapped by `read`; `done` resolves once `count` have arrived
+ * (the callers compare the whole list afterwards, so a duplicate or gap still fails).
+ */
+function collectSignals<T>(client: Room, count: number, read: (signal: RoomEvents["signal"]) => T): { values: T[]; done: Promise<void> } {
+  const values: T[] = [];
+  const done = new Promise<void>((resolve) =>
+    client.on("signal", (signal) => {
+      values.push(read(signal));
+      if (values.length >= count) resolve();
+    }),
+  );
+  return { values, done };
+}
+
 async function join(room: string, user: string, options: { killable?: boolean } = {}): Promise<Room> {
   const client = new Room({
-    baseUrl: dev.baseUrl,
+    baseUrl: dev.origin,
     room,
-    token: await devToken(dev.baseUrl, room, user),
+    token: await devToken(dev.origin, room, user),
     backoff: { initialDelayMs: 50, maxDelayMs: 500 },
     ...(options.killable ? { WebSocket: KillableSocket as unknown as typeof WebSocket } : {}),
   });
@@ -75,14 +92,10 @@ describe("Room client ↔ Room Durable Object", () => {
     expect((await joined).peerId).toBe(bob.peerId);
     expect([...bob.peers.keys()]).toEqual([alice.peerId]);
 
-    const received: number[] = [];
-    const all = new Promise<void>((resolve) =>
-      bob.on("signal", ({ from, data }) => {
-        expect(from).toBe(alice.peerId);
-        received.push((data as { n: number }).n);
-        if (received.length === 50) resolve();
-      }),
-    );
+    const { values: received, done: all } = collectSignals(bob, 50, ({ from, data }) => {
+      expect(from).toBe(alice.peerId);
+      return (data as { n: number }).n;
+    });
     for (let n = 0; n < 50; n++) alice.signal(bob.peerId!, { n });
     await all;
     expect(received).toEqual(Array.from({ length: 50 }, (_, n) => n));
@@ -102,13 +115,7 @@ describe("Room client ↔ Room Durable Object", () => {
     for (const type of ["peer-left", "peer-reconnecting", "peer-resumed"] as const) alice.on(type, () => aliceSaw.push(type));
 
     const total = 300;
-    const received: number[] = [];
-    const done = new Promise<void>((resolve) =>
-      bob.on("signal", ({ data }) => {
-        received.push((data as { n: number }).n);
-        if (received.length >= total) resolve();
-      }),
-    );
+    const { values: received, done } = collectSignals(bob, total, ({ data }) => (data as { n: number }).n);
     const resumed = bob.next("welcome");
     // Send in bursts, and cut bob's TCP connection (no close frame) while frames are in flight.
     for (let n = 0; n < total; n++) {
@@ -137,20 +144,8 @@ describe("Room client ↔ Room Durable Object", () => {
     // While bob is down: alice keeps signalling him, and bob's app keeps signalling alice.
     for (let n = 0; n < 10; n++) alice.signal(bobId, { n });
     for (let n = 0; n < 5; n++) bob.signal(aliceId, { fromBob: n });
-    const bobGot: number[] = [];
-    const aliceGot: number[] = [];
-    const bobDone = new Promise<void>((resolve) =>
-      bob.on("signal", ({ data }) => {
-        bobGot.push((data as { n: number }).n);
-        if (bobGot.length === 10) resolve();
-      }),
-    );
-    const aliceDone = new Promise<void>((resolve) =>
-      alice.on("signal", ({ data }) => {
-        aliceGot.push((data as { fromBob: number }).fromBob);
-        if (aliceGot.length === 5) resolve();
-      }),
-    );
+    const { values: bobGot, done: bobDone } = collectSignals(bob, 10, ({ data }) => (data as { n: number }).n);
+    const { values: aliceGot, done: aliceDone } = collectSignals(alice, 5, ({ data }) => (data as { fromBob: number }).fromBob);
     await Promise.all([bobDone, aliceDone]);
     expect(bobGot).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     expect(aliceGot).toEqual([0, 1, 2, 3, 4]);
@@ -165,13 +160,7 @@ describe("Room client ↔ Room Durable Object", () => {
     const aliceId = alice.peerId!;
     expect(bob.acknowledgesClientFrames).toBe(true);
     const total = 120;
-    const received: number[] = [];
-    const done = new Promise<void>((resolve) =>
-      alice.on("signal", ({ data }) => {
-        received.push((data as { n: number }).n);
-        if (received.length >= total) resolve();
-      }),
-    );
+    const { values: received, done } = collectSignals(alice, total, ({ data }) => (data as { n: number }).n);
     const socket = () => KillableSocket.all.at(-1) as KillableSocket;
     const resumes: boolean[] = [];
     bob.on("welcome", (welcome) => resumes.push(welcome.resumed));
@@ -203,17 +192,20 @@ describe("Room client ↔ Room Durable Object", () => {
     expect(resumes).toEqual([true, true]);
     // Everything was acknowledged in the end (client-acks come with the room's ~250 ms flush); a late duplicate
     // would have arrived by then.
-    await eventually("bob's frames acknowledged", async () => (bob.unackedFrames === 0 ? true : undefined), 5000, 50);
+    await eventually("bob's frames acknowledged", async () => (bob.unackedFrames === 0 ? true : undefined), {
+      timeoutMs: 5000,
+      intervalMs: 50,
+    });
     expect(received).toEqual(Array.from({ length: total }, (_, n) => n));
     await Promise.all([alice.leave(), bob.leave()]);
   });
 
   it("stops at once with the server's code when the token is refused", async () => {
     const room = roomName();
-    const forged = new Room({ baseUrl: dev.baseUrl, room, token: "not-a-jwt" });
+    const forged = new Room({ baseUrl: dev.origin, room, token: "not-a-jwt" });
     await expect(forged.connect()).rejects.toMatchObject({ code: "token_invalid", status: 401, fatal: true });
     expect(forged.state).toBe("failed");
-    const otherRoom = new Room({ baseUrl: dev.baseUrl, room, token: await devToken(dev.baseUrl, `${room}-other`, "eve") });
+    const otherRoom = new Room({ baseUrl: dev.origin, room, token: await devToken(dev.origin, `${room}-other`, "eve") });
     await expect(otherRoom.connect()).rejects.toMatchObject({ code: "wrong_room", status: 403, fatal: true });
   });
 });

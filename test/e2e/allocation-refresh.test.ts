@@ -11,7 +11,7 @@
  */
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CallPage, launchChromium } from "../support/browser.ts";
+import { CallPage, launchChromium, withCallPages } from "../support/browser.ts";
 import { acquireE2eLock } from "../support/e2e-lock.ts";
 import { type Stack, startStack } from "../support/stack.ts";
 import { grantedLifetimeSeconds, restCredentials } from "../support/turn-probe.ts";
@@ -66,43 +66,41 @@ describe("allocation refresh", () => {
     const alice = await CallPage.open(browser!, running.worker.origin, "alice");
     const bob = await CallPage.open(browser!, running.worker.origin, "bob");
     const pages = [alice, bob];
-    try {
-      await alice.join({ room, user: "alice", forceRelay: true, transport: "udp" });
-      await bob.join({ room, user: "bob", forceRelay: true, transport: "udp" });
-      const start = await Promise.all(pages.map((page) => page.waitForFrames(10)));
-      const connectedAt = Date.now();
-      const created = await node.metric("turn_allocations_created_total");
-      const relayEnds = start.map((peer) => `${peer.selected?.local?.address}:${peer.selected?.local?.port}`);
-      for (const peer of start) expect(node.ownsRelayAddress(peer.selected?.local?.address, peer.selected?.local?.port)).toBe(true);
+    await withCallPages(
+      { alice, bob },
+      "allocation-refresh",
+      async () => {
+        await alice.join({ room, user: "alice", forceRelay: true, transport: "udp" });
+        await bob.join({ room, user: "bob", forceRelay: true, transport: "udp" });
+        const start = await Promise.all(pages.map((page) => page.waitForFrames(10)));
+        const connectedAt = Date.now();
+        const created = await node.metric("turn_allocations_created_total");
+        const relayEnds = start.map((peer) => `${peer.selected?.local?.address}:${peer.selected?.local?.port}`);
+        for (const peer of start) expect(node.ownsRelayAddress(peer.selected?.local?.address, peer.selected?.local?.port)).toBe(true);
 
-      // Video keeps coming on the very same relayed address, window after window, past 2.5 lifetimes.
-      const until = connectedAt + 2.5 * LIFETIME_SECONDS * 1000;
-      for (let window = 0; Date.now() < until && window < 20; window++) {
-        await Promise.all(
-          pages.map((page, index) =>
-            page.waitForNewFrames(
-              `the call still on ${relayEnds[index]}`,
-              20,
-              (peer) =>
-                peer.connectionState === "connected" &&
-                `${peer.selected?.local?.address}:${peer.selected?.local?.port}` === relayEnds[index],
-              8_000,
+        // Video keeps coming on the very same relayed address, window after window, past 2.5 lifetimes.
+        const until = connectedAt + 2.5 * LIFETIME_SECONDS * 1000;
+        for (let window = 0; Date.now() < until && window < 20; window++) {
+          await Promise.all(
+            pages.map((page, index) =>
+              page.waitForNewFrames(
+                `the call still on ${relayEnds[index]}`,
+                20,
+                (peer) =>
+                  peer.connectionState === "connected" &&
+                  `${peer.selected?.local?.address}:${peer.selected?.local?.port}` === relayEnds[index],
+                8_000,
+              ),
             ),
-          ),
-        );
-      }
-      expect(Date.now() - connectedAt).toBeGreaterThanOrEqual(2.5 * LIFETIME_SECONDS * 1000);
+          );
+        }
+        expect(Date.now() - connectedAt).toBeGreaterThanOrEqual(2.5 * LIFETIME_SECONDS * 1000);
 
-      for (const page of pages) expect((await page.peer())?.restarts, `${page.label}: ICE restarts`).toBe(0);
-      expect(await node.metric("turn_allocations_created_total"), "no allocation was replaced").toBe(created);
-      expect(await node.metric("turn_allocations_ended_total", { reason: "expired" }), "allocations that expired").toBe(0);
-    } catch (error) {
-      throw new Error(`${(error as Error).message}\n${await alice.describe()}\n${await bob.describe()}`);
-    } finally {
-      await alice.screenshot("allocation-refresh-alice");
-      await bob.screenshot("allocation-refresh-bob");
-      await alice.close();
-      await bob.close();
-    }
+        for (const page of pages) expect((await page.peer())?.restarts, `${page.label}: ICE restarts`).toBe(0);
+        expect(await node.metric("turn_allocations_created_total"), "no allocation was replaced").toBe(created);
+        expect(await node.metric("turn_allocations_ended_total", { reason: "expired" }), "allocations that expired").toBe(0);
+      },
+      { close: true },
+    );
   }, 120_000);
 });

@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CallPage, launchChromium } from "../support/browser.ts";
+import { CallPage, launchChromium, withCallPages } from "../support/browser.ts";
 import { acquireE2eLock } from "../support/e2e-lock.ts";
 import {
   droppedBetweenBrowsers,
@@ -79,39 +79,40 @@ describe.skipIf(unavailable !== undefined)(
         { page: alice, address: TEST_NETWORK.a.address, otherAddress: TEST_NETWORK.b.address },
         { page: bob, address: TEST_NETWORK.b.address, otherAddress: TEST_NETWORK.a.address },
       ];
-      try {
-        await alice.join({ room, user: "alice", forceRelay: false, transport: "all" });
-        await bob.join({ room, user: "bob", forceRelay: false, transport: "all" });
-        for (const { page, address, otherAddress } of sides) {
-          const peer = await page.waitForFrames(10, 30_000);
-          const { local, remote } = peer.selected ?? {};
-          // Relay on at least one end (relay↔host is fine: the relay reaches the other browser's host address).
-          expect([local?.candidateType, remote?.candidateType], `${page.label}: selected pair ${JSON.stringify(peer.selected)}`).toContain(
-            "relay",
-          );
-          if (local?.candidateType === "relay") expect(node.ownsRelayAddress(local.address, local.port)).toBe(true);
-          if (remote?.candidateType === "relay") expect(node.ownsRelayAddress(remote.address, remote.port)).toBe(true);
-          // The browser offered its real namespace address (no mDNS name) …
-          expect(peer.localCandidates.some((candidate) => candidate.candidateType === "host" && candidate.address === address)).toBe(true);
-          // … and tried the direct pair, which never succeeded.
-          const direct = peer.pairs.filter((pair) => pair.local?.address === address && pair.remote?.address === otherAddress);
-          expect(direct.length, `${page.label}: direct candidate pairs ${JSON.stringify(peer.pairs)}`).toBeGreaterThan(0);
-          expect(direct.every((pair) => pair.state !== "succeeded" && (pair.responsesReceived ?? 0) === 0)).toBe(true);
-          await page.waitForFrames(peer.framesDecoded + 15, 15_000);
-        }
-        // The router dropped direct packets both ways: the blocked path was really tried.
-        const dropped = droppedBetweenBrowsers();
-        expect(dropped.aToB, "packets A→B dropped by the router").toBeGreaterThan(0);
-        expect(dropped.bToA, "packets B→A dropped by the router").toBeGreaterThan(0);
-        expect(await node.metric("turn_relayed_packets_total", { direction: "peer_to_client" })).toBeGreaterThan(0);
-      } catch (error) {
-        throw new Error(`${(error as Error).message}\n${await alice.describe()}\n${await bob.describe()}`);
-      } finally {
-        await alice.screenshot("blocked-direct-path-alice");
-        await bob.screenshot("blocked-direct-path-bob");
-        await alice.close();
-        await bob.close();
-      }
+      await withCallPages(
+        { alice, bob },
+        "blocked-direct-path",
+        async () => {
+          await alice.join({ room, user: "alice", forceRelay: false, transport: "all" });
+          await bob.join({ room, user: "bob", forceRelay: false, transport: "all" });
+          for (const { page, address, otherAddress } of sides) {
+            const peer = await page.waitForFrames(10, 30_000);
+            const { local, remote } = peer.selected ?? {};
+            // Relay on at least one end (relay↔host is fine: the relay reaches the other browser's host address).
+            expect(
+              [local?.candidateType, remote?.candidateType],
+              `${page.label}: selected pair ${JSON.stringify(peer.selected)}`,
+            ).toContain("relay");
+            if (local?.candidateType === "relay") expect(node.ownsRelayAddress(local.address, local.port)).toBe(true);
+            if (remote?.candidateType === "relay") expect(node.ownsRelayAddress(remote.address, remote.port)).toBe(true);
+            // The browser offered its real namespace address (no mDNS name) …
+            expect(peer.localCandidates.some((candidate) => candidate.candidateType === "host" && candidate.address === address)).toBe(
+              true,
+            );
+            // … and tried the direct pair, which never succeeded.
+            const direct = peer.pairs.filter((pair) => pair.local?.address === address && pair.remote?.address === otherAddress);
+            expect(direct.length, `${page.label}: direct candidate pairs ${JSON.stringify(peer.pairs)}`).toBeGreaterThan(0);
+            expect(direct.every((pair) => pair.state !== "succeeded" && (pair.responsesReceived ?? 0) === 0)).toBe(true);
+            await page.waitForFrames(peer.framesDecoded + 15, 15_000);
+          }
+          // The router dropped direct packets both ways: the blocked path was really tried.
+          const dropped = droppedBetweenBrowsers();
+          expect(dropped.aToB, "packets A→B dropped by the router").toBeGreaterThan(0);
+          expect(dropped.bToA, "packets B→A dropped by the router").toBeGreaterThan(0);
+          expect(await node.metric("turn_relayed_packets_total", { direction: "peer_to_client" })).toBeGreaterThan(0);
+        },
+        { close: true },
+      );
     }, 120_000);
 
     it("leaves no namespace behind once torn down", async () => {

@@ -9,8 +9,11 @@ import { resolve } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { Room } from "../../client/src/room.ts";
+import { launchChromium } from "../support/browser.ts";
+import { devToken } from "../support/dev-token.ts";
 import { acquireE2eLock } from "../support/e2e-lock.ts";
-import { devToken, eventually, launchChromium, startWranglerDev, type WranglerDev } from "./demo-support.ts";
+import { eventually } from "../support/wait.ts";
+import { type RunningWorker, startWorker } from "../support/worker.ts";
 
 const SCREENSHOTS = resolve(import.meta.dirname, "../../test-results/screenshots");
 
@@ -32,7 +35,7 @@ interface DemoWindow {
   switchboard: { stats: () => Promise<DemoStats>; log: string[] };
 }
 
-let dev: WranglerDev;
+let dev: RunningWorker;
 let browser: Browser;
 let release: (() => void) | undefined;
 const contexts: BrowserContext[] = [];
@@ -43,7 +46,7 @@ beforeAll(async () => {
   mkdirSync(SCREENSHOTS, { recursive: true });
   // Port 0: wrangler picks free ports, so this file never collides with other wrangler instances.
   // Two peers per room at most, so the room-full message can be provoked.
-  dev = await startWranglerDev({ port: 0, inspectorPort: 0, vars: { MAX_PEERS_PER_ROOM: "2" } });
+  dev = await startWorker({ port: 0, inspectorPort: 0, vars: { MAX_PEERS_PER_ROOM: "2" }, readyTimeoutMs: 90_000 });
   browser = await launchChromium();
 }, 720_000);
 
@@ -89,8 +92,7 @@ async function decoding(page: Page, frames: number): Promise<PeerStats> {
       const peer = peers[0];
       return peer && peer.connectionState === "connected" && (peer.quality?.framesDecoded ?? 0) > frames ? peer : undefined;
     },
-    30_000,
-    500,
+    { timeoutMs: 30_000, intervalMs: 500 },
   );
 }
 
@@ -98,7 +100,7 @@ describe("demo page", () => {
   it("two people join a room from the lobby and see each other's video", async () => {
     const room = roomName();
     const ada = await newPage();
-    await ada.goto(`${dev.baseUrl}/`);
+    await ada.goto(`${dev.origin}/`);
     await ada.waitForSelector("form.lobby-form");
     await ada.fill("#name", "Ada Lovelace");
     await ada.fill("#room", room);
@@ -109,7 +111,7 @@ describe("demo page", () => {
     expect(await ada.textContent(".room-name")).toBe(room);
 
     const grace = await newPage();
-    await grace.goto(`${dev.baseUrl}/?room=${room}&name=${encodeURIComponent("Grace Hopper")}&autojoin=1`);
+    await grace.goto(`${dev.origin}/?room=${room}&name=${encodeURIComponent("Grace Hopper")}&autojoin=1`);
     await grace.waitForSelector('body[data-state="in-call"]', { timeout: 20_000 });
 
     const [adaSees, graceSees] = await Promise.all([decoding(ada, 30), decoding(grace, 30)]);
@@ -131,14 +133,16 @@ describe("demo page", () => {
 
     await ada.click("#leave");
     await ada.waitForSelector('body[data-state="lobby"]');
-    await eventually("Grace to see Ada leave", async () => ((await stats(grace)).peers.length === 0 ? true : undefined), 10_000);
+    await eventually("Grace to see Ada leave", async () => ((await stats(grace)).peers.length === 0 ? true : undefined), {
+      timeoutMs: 10_000,
+    });
     await grace.waitForSelector(".empty-hint:not([hidden])");
   });
 
   it("falls back to a test pattern when the camera is refused, and says so", async () => {
     const room = roomName();
     const page = await newPage({ refuseCamera: true });
-    await page.goto(`${dev.baseUrl}/?room=${room}&name=Linus&autojoin=1`);
+    await page.goto(`${dev.origin}/?room=${room}&name=Linus&autojoin=1`);
     await page.waitForSelector('body[data-state="in-call"]', { timeout: 20_000 });
     const notice = page.locator('.notice[data-key="media"]');
     await expect.poll(() => notice.textContent()).toContain("sending a test pattern");
@@ -147,14 +151,14 @@ describe("demo page", () => {
 
     // The pattern really is sent: a second participant decodes it.
     const viewer = await newPage();
-    await viewer.goto(`${dev.baseUrl}/?room=${room}&name=Viewer&autojoin=1`);
+    await viewer.goto(`${dev.origin}/?room=${room}&name=Viewer&autojoin=1`);
     await decoding(viewer, 30);
     await page.screenshot({ path: `${SCREENSHOTS}/demo-test-pattern.png`, animations: "disabled" });
   });
 
   it("explains a refused token", async () => {
     const page = await newPage();
-    await page.goto(`${dev.baseUrl}/?room=${roomName()}&name=Mallory#token=not-a-valid-token`);
+    await page.goto(`${dev.origin}/?room=${roomName()}&name=Mallory#token=not-a-valid-token`);
     await page.waitForSelector("form.lobby-form");
     await page.click("#join");
     const notice = page.locator(".notice-error");
@@ -169,7 +173,7 @@ describe("demo page", () => {
     await page.route("**/dev/token**", (route) =>
       route.fulfill({ status: 404, contentType: "application/problem+json", body: '{"code":"not_found","status":404}' }),
     );
-    await page.goto(`${dev.baseUrl}/?room=${roomName()}&name=Ada`);
+    await page.goto(`${dev.origin}/?room=${roomName()}&name=Ada`);
     await page.click("#join");
     const notice = page.locator(".notice-error");
     await expect.poll(() => notice.textContent(), { timeout: 15_000 }).toContain("No development tokens here.");
@@ -180,14 +184,14 @@ describe("demo page", () => {
     const room = roomName();
     const occupants = await Promise.all(
       ["first", "second"].map(async (user) => {
-        const client = new Room({ baseUrl: dev.baseUrl, room, token: await devToken(dev.baseUrl, room, user) });
+        const client = new Room({ baseUrl: dev.origin, room, token: await devToken(dev.origin, room, user) });
         await client.connect();
         return client;
       }),
     );
     try {
       const page = await newPage();
-      await page.goto(`${dev.baseUrl}/?room=${room}&name=Late&autojoin=1`);
+      await page.goto(`${dev.origin}/?room=${room}&name=Late&autojoin=1`);
       const notice = page.locator(".notice-error");
       await expect.poll(() => notice.textContent(), { timeout: 20_000 }).toContain("This room is full.");
       expect(await page.getAttribute("body", "data-state")).toBe("lobby");

@@ -7,7 +7,7 @@
  */
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CallPage, launchChromium } from "../support/browser.ts";
+import { CallPage, launchChromium, withCallPages } from "../support/browser.ts";
 import { acquireE2eLock } from "../support/e2e-lock.ts";
 import { type Stack, startStack } from "../support/stack.ts";
 import type { PeerSnapshot } from "./pages/call-api.ts";
@@ -52,7 +52,7 @@ describe("TURN node failover", () => {
     const alice = await CallPage.open(browser!, running.worker.origin, "alice");
     const bob = await CallPage.open(browser!, running.worker.origin, "bob");
     pages = [alice, bob];
-    try {
+    await withCallPages({ alice, bob }, "failover", async () => {
       await alice.join({ room, user: "alice", forceRelay: true, transport: "udp" });
       await bob.join({ room, user: "bob", forceRelay: true, transport: "udp" });
       for (const page of pages) await page.waitForFrames(10);
@@ -116,11 +116,6 @@ describe("TURN node failover", () => {
       const events = [...(await alice.events()), ...(await bob.events())];
       expect(events.some((event) => event.kind === "restart" && event.detail.includes(`exclude=${failedId}`))).toBe(true);
       for (const page of pages) expect((await page.snapshot()).iceNodeId).toBe(survivor.nodeId);
-    } catch (error) {
-      throw new Error(`${(error as Error).message}\n${await alice.describe()}\n${await bob.describe()}`);
-    } finally {
-      await alice.screenshot("failover-alice");
-      await bob.screenshot("failover-bob");
-    }
+    });
   }, 120_000);
 });

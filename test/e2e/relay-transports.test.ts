@@ -8,7 +8,7 @@
  */
 import type { Browser } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { CallPage, launchChromium } from "../support/browser.ts";
+import { CallPage, launchChromium, withCallPages } from "../support/browser.ts";
 import { acquireE2eLock } from "../support/e2e-lock.ts";
 import { type Stack, startStack } from "../support/stack.ts";
 import type { TurnTransport } from "./pages/call-api.ts";
@@ -66,7 +66,7 @@ describe("relay-only call through our TURN node", () => {
       await alice.join({ room, user: "alice", forceRelay: true, transport });
       await bob.join({ room, user: "bob", forceRelay: true, transport });
 
-      try {
+      await withCallPages({ alice, bob }, `relay-${transport}`, async () => {
         for (const page of pages) {
           const peer = await page.waitForFrames(10, 30_000);
           const selected = peer.selected;
@@ -92,12 +92,7 @@ describe("relay-only call through our TURN node", () => {
         // The node saw both browsers allocate over this transport, and relayed their media.
         expect(await node.metric("turn_allocations_created_total", { transport })).toBeGreaterThanOrEqual(allocationsBefore + 2);
         expect(await node.metric("turn_relayed_packets_total", { direction: "peer_to_client" })).toBeGreaterThan(0);
-      } catch (error) {
-        throw new Error(`${(error as Error).message}\n${await alice.describe()}\n${await bob.describe()}`);
-      } finally {
-        await alice.screenshot(`relay-${transport}-alice`);
-        await bob.screenshot(`relay-${transport}-bob`);
-      }
+      });
     }, 90_000);
   }
 });

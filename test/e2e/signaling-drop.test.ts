@@ -11,7 +11,7 @@
  */
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CallPage, launchChromium } from "../support/browser.ts";
+import { CallPage, launchChromium, withCallPages } from "../support/browser.ts";
 import { acquireE2eLock } from "../support/e2e-lock.ts";
 import { type Stack, startStack } from "../support/stack.ts";
 import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.ts";
@@ -65,63 +65,61 @@ describe("signaling drop mid-negotiation", () => {
       const alice = await CallPage.open(browser!, proxy!.origin, `alice (${mode})`);
       const bob = await CallPage.open(browser!, proxy!.origin, `bob (${mode})`);
       const pages = { alice, bob };
-      try {
-        const cutDone = proxy!.cutOnServerText('"type":"offer"', mode);
-        const alicePeerId = await alice.join({ room, user: "alice", forceRelay: true, transport: "udp" });
-        const bobPeerId = await bob.join({ room, user: "bob", forceRelay: true, transport: "udp" });
-        const cut = await Promise.race([cutDone, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 15_000))]);
-        expect(cut, "the proxy saw an offer on a room socket and cut it").toBeDefined();
+      await withCallPages(
+        { alice, bob },
+        `signaling-drop-${mode}`,
+        async () => {
+          const cutDone = proxy!.cutOnServerText('"type":"offer"', mode);
+          const alicePeerId = await alice.join({ room, user: "alice", forceRelay: true, transport: "udp" });
+          const bobPeerId = await bob.join({ room, user: "bob", forceRelay: true, transport: "udp" });
+          const cut = await Promise.race([cutDone, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 15_000))]);
+          expect(cut, "the proxy saw an offer on a room socket and cut it").toBeDefined();
 
-        const answererName = userOfRequest(cut!.requestLine) as keyof typeof pages;
-        expect(["alice", "bob"]).toContain(answererName);
-        const answerer = pages[answererName];
-        const offerer = answerer === alice ? bob : alice;
-        const offererPeerId = offerer === alice ? alicePeerId : bobPeerId;
+          const answererName = userOfRequest(cut!.requestLine) as keyof typeof pages;
+          expect(["alice", "bob"]).toContain(answererName);
+          const answerer = pages[answererName];
+          const offerer = answerer === alice ? bob : alice;
+          const offererPeerId = offerer === alice ? alicePeerId : bobPeerId;
 
-        for (const page of [alice, bob]) await page.waitForFrames(10, 25_000);
+          for (const page of [alice, bob]) await page.waitForFrames(10, 25_000);
 
-        // The answerer lost its socket and resumed the same session. (Order by position in the page's event
-        // log: a replayed frame and the welcome before it often share a millisecond.)
-        const answererEvents = await answerer.events();
-        const dropIndex = answererEvents.findIndex((event) => event.kind === "room-state" && event.detail === "connected->reconnecting");
-        expect(dropIndex, "the answerer's room noticed the drop").toBeGreaterThanOrEqual(0);
-        expect(answererEvents[dropIndex]!.at).toBeGreaterThanOrEqual(cut!.at - 50);
-        const resumedIndex = answererEvents.findIndex((event, index) => index > dropIndex && event.kind === "welcome");
-        expect(resumedIndex, "a welcome after the drop").toBeGreaterThan(dropIndex);
-        expect(JSON.parse(answererEvents[resumedIndex]!.detail)).toEqual({ resumed: true, sessionReset: false });
-        expect((await answerer.snapshot()).peers.map((peer) => peer.peerId)).toEqual([offererPeerId]);
-        // Exactly one offer reached the answerer (nothing lost, nothing duplicated by the replay) …
-        const isOffer = (event: PageEvent) => event.kind === "signal-in" && event.detail === `${offererPeerId} offer`;
-        expect(answererEvents.filter(isOffer), "offers the answerer received").toHaveLength(1);
-        const offerIndex = answererEvents.findIndex(isOffer);
-        if (mode === "swallow") {
-          // … after the resume: it was lost with the socket, and the room replayed it.
-          expect(offerIndex).toBeGreaterThan(resumedIndex);
-        } else {
-          // … over the socket that then dropped, not from a replay.
-          expect(offerIndex).toBeLessThan(resumedIndex);
-        }
+          // The answerer lost its socket and resumed the same session. (Order by position in the page's event
+          // log: a replayed frame and the welcome before it often share a millisecond.)
+          const answererEvents = await answerer.events();
+          const dropIndex = answererEvents.findIndex((event) => event.kind === "room-state" && event.detail === "connected->reconnecting");
+          expect(dropIndex, "the answerer's room noticed the drop").toBeGreaterThanOrEqual(0);
+          expect(answererEvents[dropIndex]!.at).toBeGreaterThanOrEqual(cut!.at - 50);
+          const resumedIndex = answererEvents.findIndex((event, index) => index > dropIndex && event.kind === "welcome");
+          expect(resumedIndex, "a welcome after the drop").toBeGreaterThan(dropIndex);
+          expect(JSON.parse(answererEvents[resumedIndex]!.detail)).toEqual({ resumed: true, sessionReset: false });
+          expect((await answerer.snapshot()).peers.map((peer) => peer.peerId)).toEqual([offererPeerId]);
+          // Exactly one offer reached the answerer (nothing lost, nothing duplicated by the replay) …
+          const isOffer = (event: PageEvent) => event.kind === "signal-in" && event.detail === `${offererPeerId} offer`;
+          expect(answererEvents.filter(isOffer), "offers the answerer received").toHaveLength(1);
+          const offerIndex = answererEvents.findIndex(isOffer);
+          if (mode === "swallow") {
+            // … after the resume: it was lost with the socket, and the room replayed it.
+            expect(offerIndex).toBeGreaterThan(resumedIndex);
+          } else {
+            // … over the socket that then dropped, not from a replay.
+            expect(offerIndex).toBeLessThan(resumedIndex);
+          }
 
-        // The negotiation spanned the drop: offer out before the cut, answer applied after it.
-        const offererEvents = await offerer.events();
-        expect(firstAt(offererEvents, "signaling-state", "have-local-offer")).toBeLessThan(cut!.at);
-        expect(firstAt(offererEvents, "signaling-state", "stable")).toBeGreaterThan(cut!.at);
-        // Nobody started over: no session reset and no ICE restart was needed.
-        for (const page of [alice, bob]) {
-          const snapshot = await page.snapshot();
-          expect(snapshot.roomState).toBe("connected");
-          expect(snapshot.peers).toHaveLength(1);
-          expect(snapshot.peers[0]!.selected?.local?.candidateType).toBe("relay");
-          expect(snapshot.peers[0]!.restarts).toBe(0);
-        }
-      } catch (error) {
-        throw new Error(`${(error as Error).message}\n${await alice.describe()}\n${await bob.describe()}`);
-      } finally {
-        await alice.screenshot(`signaling-drop-${mode}-alice`);
-        await bob.screenshot(`signaling-drop-${mode}-bob`);
-        await alice.close();
-        await bob.close();
-      }
+          // The negotiation spanned the drop: offer out before the cut, answer applied after it.
+          const offererEvents = await offerer.events();
+          expect(firstAt(offererEvents, "signaling-state", "have-local-offer")).toBeLessThan(cut!.at);
+          expect(firstAt(offererEvents, "signaling-state", "stable")).toBeGreaterThan(cut!.at);
+          // Nobody started over: no session reset and no ICE restart was needed.
+          for (const page of [alice, bob]) {
+            const snapshot = await page.snapshot();
+            expect(snapshot.roomState).toBe("connected");
+            expect(snapshot.peers).toHaveLength(1);
+            expect(snapshot.peers[0]!.selected?.local?.candidateType).toBe("relay");
+            expect(snapshot.peers[0]!.restarts).toBe(0);
+          }
+        },
+        { close: true },
+      );
     }, 90_000);
   }
 });

@@ -236,3 +236,26 @@ export class CallPage {
     await this.context.close().catch(() => {});
   }
 }
+
+/**
+ * Runs a scenario over call pages: a failure's message gets every page's events and errors; afterwards each
+ * page is screenshotted as `<shotPrefix>-<key>` and, with `close`, closed (one page after the other).
+ */
+export async function withCallPages(
+  pages: Readonly<Record<string, CallPage>>,
+  shotPrefix: string,
+  scenario: () => Promise<void>,
+  options: { close?: boolean } = {},
+): Promise<void> {
+  const entries = Object.entries(pages);
+  try {
+    await scenario();
+  } catch (error) {
+    const descriptions: string[] = [];
+    for (const [, page] of entries) descriptions.push(await page.describe());
+    throw new Error([(error as Error).message, ...descriptions].join("\n"));
+  } finally {
+    for (const [key, page] of entries) await page.screenshot(`${shotPrefix}-${key}`);
+    if (options.close) for (const [, page] of entries) await page.close();
+  }
+}

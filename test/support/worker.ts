@@ -8,7 +8,8 @@
  * edit during a test run into a spurious signaling drop; and its build step then writes the demo bundle
  * into the snapshot, not into the shared client/public/build.
  */
-import { cpSync, mkdirSync, symlinkSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { httpGet } from "./http.ts";
 import { type ManagedProcess, startProcess } from "./processes.ts";
@@ -30,12 +31,15 @@ export const E2E_WORKER_VARS: Readonly<Record<string, string>> = {
 
 /** Options of `startWorker`. */
 export interface WorkerOptions {
-  /** Port of the worker (from the e2e range 8751-8769). */
+  /**
+   * Port of the worker (from the e2e range 8751-8769). 0 lets wrangler pick a free one, read from its
+   * "Ready on" line (not with `netns`).
+   */
   port: number;
-  /** Port of wrangler's inspector (from 9351-9369; two wrangler dev on one host collide on the default). */
+  /** Port of wrangler's inspector (from 9351-9369, or 0; two wrangler dev on one host collide on the default). */
   inspectorPort: number;
-  /** Directory for state, config and the log. */
-  workDir: string;
+  /** Directory for state, config and the log. Default: a fresh temporary directory that `stop()` removes. */
+  workDir?: string;
   /** Settings on top of E2E_WORKER_VARS. */
   vars?: Record<string, string>;
   /**
@@ -77,9 +81,12 @@ function snapshotSources(dir: string): void {
 
 /** Starts `wrangler dev` and resolves once `/healthz` answers 200. */
 export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
+  if (options.port === 0 && options.netns) throw new Error("startWorker: port 0 is not supported inside a network namespace");
   const vars = { ...E2E_WORKER_VARS, ...options.vars };
-  mkdirSync(join(options.workDir, "config"), { recursive: true });
-  const sources = join(options.workDir, "src");
+  const ownWorkDir = options.workDir === undefined;
+  const workDir = options.workDir ?? mkdtempSync(join(tmpdir(), "sb-worker-"));
+  mkdirSync(join(workDir, "config"), { recursive: true });
+  const sources = join(workDir, "src");
   snapshotSources(sources);
   const listenIp = options.netns ? "0.0.0.0" : "127.0.0.1";
   const wranglerArgs = [
@@ -94,7 +101,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     "--inspector-port",
     String(options.inspectorPort),
     "--persist-to",
-    join(options.workDir, "state"),
+    join(workDir, "state"),
     "--show-interactive-dev-session=false",
     ...Object.entries(vars).flatMap(([name, value]) => ["--var", `${name}:${value}`]),
   ];
@@ -106,19 +113,30 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     command,
     args,
     cwd: sources,
-    logFile: join(options.workDir, "wrangler.log"),
-    env: testEnv({ XDG_CONFIG_HOME: join(options.workDir, "config") }),
+    logFile: join(workDir, "wrangler.log"),
+    env: testEnv({ XDG_CONFIG_HOME: join(workDir, "config") }),
   });
-  const loopbackOrigin = `http://127.0.0.1:${options.port}`;
-  const origin = options.netns ? `http://${options.netns.host}:${options.port}` : loopbackOrigin;
   const stop = async () => {
     // SIGINT is what wrangler expects from a terminal: it stops workerd, then exits.
     await child.stop("SIGINT", 10_000);
+    if (ownWorkDir) rmSync(workDir, { recursive: true, force: true });
   };
+  // With port 0 the port is known once wrangler logs "Ready on http://127.0.0.1:<port>".
+  const listeningPort = (): number | undefined => {
+    if (options.port !== 0) return options.port;
+    const ready = /Ready on http:\/\/127\.0\.0\.1:(\d+)/.exec(child.log());
+    return ready ? Number(ready[1]) : undefined;
+  };
+  let port: number;
   try {
-    await eventually(
-      `wrangler dev to answer ${loopbackOrigin}/healthz`,
-      async () => ((await httpGet(`${loopbackOrigin}/healthz`, { netns: options.netns?.name }))?.status === 200 ? true : undefined),
+    port = await eventually(
+      `wrangler dev to answer http://127.0.0.1:${options.port || "<its chosen port>"}/healthz`,
+      async () => {
+        const candidate = listeningPort();
+        if (candidate === undefined) return undefined;
+        const answer = await httpGet(`http://127.0.0.1:${candidate}/healthz`, { netns: options.netns?.name });
+        return answer?.status === 200 ? candidate : undefined;
+      },
       {
         timeoutMs: options.readyTimeoutMs ?? 120_000,
         intervalMs: 500,
@@ -130,5 +148,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     await stop();
     throw new Error(`${(error as Error).message}\n--- wrangler log ---\n${tail}`);
   }
+  const loopbackOrigin = `http://127.0.0.1:${port}`;
+  const origin = options.netns ? `http://${options.netns.host}:${port}` : loopbackOrigin;
   return { origin, loopbackOrigin, vars, netns: options.netns?.name, process: child, stop };
 }
