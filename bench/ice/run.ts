@@ -63,6 +63,7 @@ interface PhaseResult {
   name: string;
   requests: number;
   failures: number;
+  failureKinds: Record<string, number>;
   seconds: number;
   requestsPerSecond: number;
   p50Ms: number;
@@ -106,13 +107,10 @@ function post(path: string, token: string, body: unknown): Promise<number> {
 }
 
 /** Runs `count` requests with `concurrency` in flight, stopping early at `deadlineMs`; returns per-request latencies. */
-async function load(
-  count: number,
-  deadlineMs: number,
-  next: (index: number) => Promise<number>,
-): Promise<{ latencies: number[]; failures: number; ms: number }> {
+async function load(count: number, deadlineMs: number, next: (index: number) => Promise<number>): Promise<LoadRun> {
   const latencies: number[] = [];
   let failures = 0;
+  const failureKinds: Record<string, number> = {};
   let issued = 0;
   const started = performance.now();
   async function worker(): Promise<void> {
@@ -121,15 +119,28 @@ async function load(
       const t0 = performance.now();
       try {
         const status = await next(index);
-        if (status !== 200) failures += 1;
-      } catch {
+        if (status !== 200) {
+          failures += 1;
+          failureKinds[`HTTP ${status}`] = (failureKinds[`HTTP ${status}`] ?? 0) + 1;
+        }
+      } catch (error) {
         failures += 1;
+        const kind = error instanceof Error ? ((error as NodeJS.ErrnoException).code ?? error.message) : String(error);
+        failureKinds[kind] = (failureKinds[kind] ?? 0) + 1;
       }
       latencies.push(performance.now() - t0);
     }
   }
   await Promise.all(Array.from({ length: concurrency }, worker));
-  return { latencies, failures, ms: performance.now() - started };
+  return { latencies, failures, failureKinds, ms: performance.now() - started };
+}
+
+/** One load phase: per-request latencies and what the failures were (status or socket error). */
+interface LoadRun {
+  latencies: number[];
+  failures: number;
+  failureKinds: Record<string, number>;
+  ms: number;
 }
 
 function percentile(sorted: number[], share: number): number {
@@ -137,7 +148,7 @@ function percentile(sorted: number[], share: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil(share * sorted.length) - 1)]!;
 }
 
-function summarize(name: string, runs: { latencies: number[]; failures: number; ms: number }[]): PhaseResult {
+function summarize(name: string, runs: LoadRun[]): PhaseResult {
   const latencies = runs.flatMap((run) => run.latencies).sort((a, b) => a - b);
   const seconds = runs.reduce((sum, run) => sum + run.ms, 0) / 1000;
   const round = (value: number) => Math.round(value * 100) / 100;
@@ -145,6 +156,10 @@ function summarize(name: string, runs: { latencies: number[]; failures: number; 
     name,
     requests: latencies.length,
     failures: runs.reduce((sum, run) => sum + run.failures, 0),
+    failureKinds: runs.reduce<Record<string, number>>((kinds, run) => {
+      for (const [kind, count] of Object.entries(run.failureKinds)) kinds[kind] = (kinds[kind] ?? 0) + count;
+      return kinds;
+    }, {}),
     seconds: round(seconds),
     requestsPerSecond: Math.round(latencies.length / seconds),
     p50Ms: round(percentile(latencies, 0.5)),
@@ -308,6 +323,9 @@ async function main(): Promise<void> {
       })),
     );
     const verdict = ratio >= TARGET_RATIO ? "meets" : "misses";
+    for (const result of results) {
+      if (result.failures > 0) console.log(`${result.name} failures: ${JSON.stringify(result.failureKinds)}`);
+    }
     console.log(`ratio /v1/ice : /healthz = ${ratio}x (target ≥ ${TARGET_RATIO}x: ${verdict})`);
 
     mkdirSync(dirname(RESULTS), { recursive: true });
