@@ -74,13 +74,14 @@ if (selected.length === 0 || workloads.length === 0) {
 
 /** Workload sizes and bounds (full run per the issue; --quick a smoke run). */
 const SETTINGS = {
-  latency: { rounds: quick ? 2 : 4, warmUpFrames: quick ? 20 : 50, measuredFrames: quick ? 100 : 500, frameTimeoutMs: 10_000 },
+  // Many short rounds, rotating the targets, so load that shifts within seconds falls on every target alike.
+  latency: { rounds: quick ? 4 : 20, warmUpFrames: quick ? 5 : 10, measuredFrames: quick ? 50 : 100, frameTimeoutMs: 10_000 },
   burst: { rounds: quick ? 1 : 3, frames: quick ? 1_000 : 5_000, timeoutMs: 120_000 },
   fanout: {
     peers: 16,
-    rounds: quick ? 2 : 4,
-    warmUpBroadcasts: quick ? 5 : 10,
-    measuredBroadcasts: quick ? 25 : 125,
+    rounds: quick ? 4 : 10,
+    warmUpBroadcasts: quick ? 3 : 5,
+    measuredBroadcasts: quick ? 15 : 50,
     broadcastTimeoutMs: 10_000,
   },
   scale: {
