@@ -13,7 +13,7 @@ import { type IntegrityAlgorithm, verifyIntegrity } from "../stun/integrity.ts";
 import { readString, type StunMessage } from "../stun/message.ts";
 import type { ClientConnection } from "../transports/connection.ts";
 import type { ServerContext } from "./context.ts";
-import { sendError } from "./respond.ts";
+import { type Signing, sendError } from "./respond.ts";
 
 /** A request that passed the credential check. */
 export interface Authenticated {
@@ -114,4 +114,30 @@ export async function authenticate(
     return null;
   }
   return { key, algorithm, username, user, allocation: context.allocations.get(connection.fiveTupleKey) };
+}
+
+/** An authenticated request on the client's existing allocation, with the signing key for its answers. */
+export interface AuthenticatedAllocation {
+  signing: Signing;
+  allocation: Allocation;
+}
+
+/**
+ * The credential check for requests that act on an existing allocation (Refresh, CreatePermission,
+ * ChannelBind): null after answering the refusal, or 437 Allocation Mismatch when the 5-tuple has none
+ * (RFC 8656 §7.2, §9.2, §11.2).
+ */
+export async function authenticateAllocation(
+  context: ServerContext,
+  connection: ClientConnection,
+  request: StunMessage,
+): Promise<AuthenticatedAllocation | null> {
+  const auth = await authenticate(context, connection, request);
+  if (auth === null) return null;
+  const signing: Signing = { key: auth.key, algorithm: auth.algorithm };
+  if (auth.allocation === undefined) {
+    sendError(context, connection, request, 437, signing);
+    return null;
+  }
+  return { signing, allocation: auth.allocation };
 }

@@ -6,21 +6,16 @@
 import { Attr, CHANNEL_LIFETIME_SECONDS, MIN_CHANNEL_NUMBER, PERMISSION_LIFETIME_SECONDS } from "../stun/constants.ts";
 import { findAttribute, findAttributes, type StunMessage } from "../stun/message.ts";
 import type { ClientConnection } from "../transports/connection.ts";
-import { authenticate } from "./authenticate.ts";
+import { authenticateAllocation } from "./authenticate.ts";
 import type { ServerContext } from "./context.ts";
 import { checkPeerAddresses } from "./peer-address.ts";
 import { sendError, sendSuccess } from "./respond.ts";
 
 /** Handles a ChannelBind request. */
 export async function handleChannelBind(context: ServerContext, connection: ClientConnection, request: StunMessage): Promise<void> {
-  const auth = await authenticate(context, connection, request);
-  if (auth === null) return;
-  const signing = { key: auth.key, algorithm: auth.algorithm };
-  const allocation = auth.allocation;
-  if (allocation === undefined) {
-    sendError(context, connection, request, 437, signing);
-    return;
-  }
+  const session = await authenticateAllocation(context, connection, request);
+  if (session === null) return;
+  const { signing, allocation } = session;
   const channelAttribute = findAttribute(request, Attr.ChannelNumber);
   if (channelAttribute === undefined || channelAttribute.length !== 4) {
     sendError(context, connection, request, 400, signing, undefined, "CHANNEL-NUMBER is required");

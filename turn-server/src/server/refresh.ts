@@ -6,21 +6,16 @@
 import { Attr } from "../stun/constants.ts";
 import { readBytes, readUint32, type StunMessage } from "../stun/message.ts";
 import type { ClientConnection } from "../transports/connection.ts";
-import { authenticate } from "./authenticate.ts";
+import { authenticateAllocation } from "./authenticate.ts";
 import type { ServerContext } from "./context.ts";
 import { grantedLifetimeSeconds, remainingSeconds } from "./lifetime.ts";
 import { sendError, sendSuccess } from "./respond.ts";
 
 /** Handles a Refresh request. */
 export async function handleRefresh(context: ServerContext, connection: ClientConnection, request: StunMessage): Promise<void> {
-  const auth = await authenticate(context, connection, request);
-  if (auth === null) return;
-  const signing = { key: auth.key, algorithm: auth.algorithm };
-  const allocation = auth.allocation;
-  if (allocation === undefined) {
-    sendError(context, connection, request, 437, signing);
-    return;
-  }
+  const session = await authenticateAllocation(context, connection, request);
+  if (session === null) return;
+  const { signing, allocation } = session;
   const family = readBytes(request, Attr.RequestedAddressFamily);
   if (family !== undefined && family[0] !== (allocation.family === 4 ? 0x01 : 0x02)) {
     sendError(context, connection, request, 443, signing);
