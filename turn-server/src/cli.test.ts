@@ -20,6 +20,7 @@ import { promisify } from "node:util";
 import { afterEach, describe, expect, it } from "vitest";
 import { classes, createTurnClient, Message, methods, type TurnProtocol } from "werift";
 import type { Heartbeat } from "../../protocol/ice.ts";
+import { makeSelfSignedCert } from "../../test/support/tls-cert.ts";
 
 const BIN = fileURLToPath(new URL("../bin/switchboard-turn.js", import.meta.url));
 const SYSTEM_NODE_MAJOR = existsSync("/usr/bin/node")
@@ -410,38 +411,15 @@ describe("switchboard-turn bin", () => {
   it("with --cert and --pkey also serves STUN over TLS and advertises a turns: URL", async () => {
     const dir = mkdtempSync(join(tmpdir(), "switchboard-turn-tls-"));
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-    await promisify(execFile)("openssl", [
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:prime256v1",
-      "-nodes",
-      "-days",
-      "1",
-      "-subj",
-      "/CN=127.0.0.1",
-      "-addext",
-      "subjectAltName=IP:127.0.0.1",
-      "-keyout",
-      join(dir, "key.pem"),
-      "-out",
-      join(dir, "cert.pem"),
-    ]);
-    const relay = await startRelay([
-      ...DEV_ARGS,
-      "--tls-listening-port=0",
-      `--cert=${join(dir, "cert.pem")}`,
-      `--pkey=${join(dir, "key.pem")}`,
-    ]);
+    const { certFile, keyFile } = makeSelfSignedCert(dir, "127.0.0.1");
+    const relay = await startRelay([...DEV_ARGS, "--tls-listening-port=0", `--cert=${certFile}`, `--pkey=${keyFile}`]);
     const tlsListener = relay.listening.listeners.find((listener) => listener.transport === "tls");
     expect(tlsListener).toBeDefined();
     expect(relay.listening.urls).toContain(`turns:127.0.0.1:${tlsListener!.port}?transport=tcp`);
     const socket = connectTls({
       host: "127.0.0.1",
       port: tlsListener!.port,
-      ca: readFileSync(join(dir, "cert.pem")),
+      ca: readFileSync(certFile),
       servername: "127.0.0.1",
     });
     cleanups.push(() => {

@@ -1,23 +1,11 @@
 import { EventEmitter } from "node:events";
 import { afterEach, describe, expect, it } from "vitest";
+import { createCounters } from "./allocation/relay-context.ts";
 import type { TurnEvents, TurnStats } from "./events.ts";
 import { createMetrics, type OpsServer, type Readiness, startOpsServer } from "./metrics.ts";
 
 function fakeServer() {
-  const stats: TurnStats = {
-    allocations: 0,
-    permissions: 0,
-    channels: 0,
-    packetsClientToPeer: 0,
-    packetsPeerToClient: 0,
-    bytesClientToPeer: 0,
-    bytesPeerToClient: 0,
-    authFailures: 0,
-    deniedPeers: 0,
-    quotaRefusals: 0,
-    droppedPackets: 0,
-    draining: false,
-  };
+  const stats: TurnStats = { ...createCounters(), draining: false };
   let statsCalls = 0;
   const server = Object.assign(new EventEmitter<TurnEvents>(), {
     stats: () => {

@@ -4,35 +4,23 @@
  * over refreshes, a closed TCP connection ends its allocation, and close() leaves no socket or timer.
  * Time is moved with an injected clock; the server's own 1 s sweep does the ending.
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Attr, MessageClass } from "../src/stun/constants.ts";
 import { readUint32 } from "../src/stun/message.ts";
 import { errorCodeOf, TestClient, TestPeer } from "./helpers/stun-client.ts";
-import { ALICE, manualClock, openUdpSockets, startTestServer, type TestServer, until } from "./helpers/test-server.ts";
+import { ALICE, manualClock, openUdpSockets, startTestServer, type TestServer, until, useTestServers } from "./helpers/test-server.ts";
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-async function started(overrides: Parameters<typeof startTestServer>[0]): Promise<TestServer> {
-  const relay = await startTestServer(overrides);
-  cleanups.push(async () => {
-    await relay.close();
-    expect(relay.internalErrors).toEqual([]);
-  });
-  return relay;
-}
+const { defer, started } = useTestServers();
 
 async function connected(transport: "udp" | "tcp", relay: TestServer): Promise<TestClient> {
   const client = await TestClient.connect(transport, transport === "udp" ? relay.udp : relay.tcp);
-  cleanups.push(() => client.close());
+  defer(() => client.close());
   return client;
 }
 
 async function boundPeer(): Promise<TestPeer> {
   const peer = await TestPeer.bind();
-  cleanups.push(() => peer.close());
+  defer(() => peer.close());
   return peer;
 }
 

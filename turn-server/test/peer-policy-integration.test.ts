@@ -3,29 +3,21 @@
  * address 169.254.169.254 are refused in every IPv4 and IPv6 spelling — 403 on an IPv6 allocation, 443
  * for IPv6 spellings on an IPv4 allocation, never relayed — and `allowLoopback` opens plain loopback.
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createPeerPolicy } from "../src/peer-policy.ts";
 import { MessageClass } from "../src/stun/constants.ts";
 import { errorCodeOf, TestClient, TestPeer } from "./helpers/stun-client.ts";
-import { ALICE, startTestServer, type TestServer } from "./helpers/test-server.ts";
+import { ALICE, type TestServer, useTestServers } from "./helpers/test-server.ts";
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const { defer, started: startedWith } = useTestServers();
 
-async function started(allowLoopback: boolean): Promise<TestServer> {
-  const relay = await startTestServer({ relayAddresses: ["127.0.0.1", "::1"], peerPolicy: createPeerPolicy({ allowLoopback }) });
-  cleanups.push(async () => {
-    await relay.close();
-    expect(relay.internalErrors).toEqual([]);
-  });
-  return relay;
+function started(allowLoopback: boolean): Promise<TestServer> {
+  return startedWith({ relayAddresses: ["127.0.0.1", "::1"], peerPolicy: createPeerPolicy({ allowLoopback }) });
 }
 
 async function allocated(relay: TestServer, family: 4 | 6): Promise<TestClient> {
   const client = await TestClient.connect("udp", relay.udp);
-  cleanups.push(() => client.close());
+  defer(() => client.close());
   const { relay: relayed } = await client.allocate(ALICE, (builder) => {
     if (family === 6) builder.addUint32(0x0017, 0x02 << 24);
   });
@@ -72,7 +64,7 @@ describe("allowLoopback", () => {
     const relay = await started(true);
     const turn = await allocated(relay, 4);
     const peer = await TestPeer.bind();
-    cleanups.push(() => peer.close());
+    defer(() => peer.close());
     expect((await turn.channelBind(0x4000, peer.endpoint)).messageClass).toBe(MessageClass.SuccessResponse);
     turn.sendChannelData(0x4000, Buffer.from("loopback ok"));
     expect((await peer.received.take(2000, "loopback peer")).data.toString()).toBe("loopback ok");

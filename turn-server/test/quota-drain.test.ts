@@ -3,31 +3,19 @@
  * bandwidth budget, and draining (RFC 8656 §7.2 300 ALTERNATE-SERVER or 508 for new allocations while
  * live ones keep relaying, then "drained").
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { quotaHandler } from "../src/quota.ts";
 import { Attr, MessageClass } from "../src/stun/constants.ts";
 import { findAttribute } from "../src/stun/message.ts";
 import { decodePlainAddress } from "../src/stun/xor-address.ts";
 import { errorCodeOf, TestClient, TestPeer } from "./helpers/stun-client.ts";
-import { ALICE, BOB, startTestServer, type TestServer, until } from "./helpers/test-server.ts";
+import { ALICE, BOB, type TestServer, until, useTestServers } from "./helpers/test-server.ts";
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-async function started(overrides: Parameters<typeof startTestServer>[0]): Promise<TestServer> {
-  const relay = await startTestServer(overrides);
-  cleanups.push(async () => {
-    await relay.close();
-    expect(relay.internalErrors).toEqual([]);
-  });
-  return relay;
-}
+const { defer, started } = useTestServers();
 
 async function client(relay: TestServer): Promise<TestClient> {
   const created = await TestClient.connect("udp", relay.udp);
-  cleanups.push(() => created.close());
+  defer(() => created.close());
   return created;
 }
 
@@ -64,7 +52,7 @@ describe("quotas", () => {
     const relay = await started({ maxBytesPerSecond: 1000 });
     const turn = await client(relay);
     const peer = await TestPeer.bind();
-    cleanups.push(() => peer.close());
+    defer(() => peer.close());
     await turn.allocate(ALICE);
     await turn.channelBind(0x4000, peer.endpoint);
     const dropped = relay.server.stats().droppedPackets;
@@ -87,7 +75,7 @@ describe("drain", () => {
     const relay = await started({});
     const live = await client(relay);
     const peer = await TestPeer.bind();
-    cleanups.push(() => peer.close());
+    defer(() => peer.close());
     await live.allocate(ALICE);
     await live.channelBind(0x4000, peer.endpoint);
 

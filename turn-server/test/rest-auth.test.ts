@@ -4,31 +4,23 @@
  * RFC 8656 §5 "the key stored in the allocation"); rotating a secret out breaks no live call; and the
  * per-address failure limiter silences a guesser without touching other addresses.
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { mintTurnCredential } from "../../protocol/turn-credentials.ts";
 import { restAuthHandler } from "../src/auth.ts";
 import type { AuthHandler } from "../src/handlers.ts";
 import { MessageClass, Method } from "../src/stun/constants.ts";
 import { errorCodeOf, TestClient, TestPeer } from "./helpers/stun-client.ts";
-import { manualClock, startTestServer, type TestServer } from "./helpers/test-server.ts";
+import { manualClock, type TestServer, useTestServers } from "./helpers/test-server.ts";
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const { defer, started: startedWith } = useTestServers();
 
-async function started(auth: AuthHandler, clock: () => number): Promise<TestServer> {
-  const relay = await startTestServer({ auth, clock });
-  cleanups.push(async () => {
-    await relay.close();
-    expect(relay.internalErrors).toEqual([]);
-  });
-  return relay;
+function started(auth: AuthHandler, clock: () => number): Promise<TestServer> {
+  return startedWith({ auth, clock });
 }
 
 async function client(relay: TestServer, localAddress?: string): Promise<TestClient> {
   const created = await TestClient.connect("udp", relay.udp, localAddress);
-  cleanups.push(() => created.close());
+  defer(() => created.close());
   return created;
 }
 
@@ -58,7 +50,7 @@ describe("REST credentials", () => {
     const credential = await mintTurnCredential("secret-1", "frank", 30, now);
     const turn = await client(relay);
     const peer = await TestPeer.bind();
-    cleanups.push(() => peer.close());
+    defer(() => peer.close());
     await turn.allocate({ username: credential.username, password: credential.credential });
     clock.advance(300_000);
     expect((await turn.refresh(600)).messageClass).toBe(MessageClass.SuccessResponse);

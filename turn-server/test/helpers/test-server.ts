@@ -4,10 +4,11 @@
  * opened explicitly for loopback tests, never a blanket allow. Records internal errors so tests can
  * assert there were none.
  */
-import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { afterEach, expect } from "vitest";
+import { makeSelfSignedCert } from "../../../test/support/tls-cert.ts";
 import { staticUsersAuthHandler } from "../../src/auth.ts";
 import type { TurnEvents } from "../../src/events.ts";
 import type { PeerPolicy } from "../../src/handlers.ts";
@@ -46,35 +47,13 @@ export interface TestServer {
 
 let certificate: { cert: string; key: string } | undefined;
 
-/** A self-signed certificate for 127.0.0.1 made with openssl in a temporary directory (once per process). */
+/** A self-signed certificate for 127.0.0.1 (test/support/tls-cert.ts), made once per process. */
 export function selfSignedCertificate(): { cert: string; key: string } {
   if (certificate) return certificate;
   const directory = mkdtempSync(join(tmpdir(), "turn-tls-"));
   try {
-    execFileSync(
-      "openssl",
-      [
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-        "-days",
-        "1",
-        "-subj",
-        "/CN=127.0.0.1",
-        "-addext",
-        "subjectAltName=IP:127.0.0.1",
-        "-keyout",
-        join(directory, "key.pem"),
-        "-out",
-        join(directory, "cert.pem"),
-      ],
-      { stdio: "ignore", timeout: 20_000 },
-    );
-    certificate = { cert: readFileSync(join(directory, "cert.pem"), "utf8"), key: readFileSync(join(directory, "key.pem"), "utf8") };
+    const { certFile, keyFile } = makeSelfSignedCert(directory, "127.0.0.1");
+    certificate = { cert: readFileSync(certFile, "utf8"), key: readFileSync(keyFile, "utf8") };
     return certificate;
   } finally {
     rmSync(directory, { recursive: true, force: true });
@@ -157,4 +136,29 @@ export async function until(predicate: () => boolean, timeoutMs = 5000, what = "
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
+}
+
+/** Per-file test scope: `defer` registers a cleanup run after each test (newest first); `started` starts a
+ * server that is closed then, asserting it caught no internal error. Call once at a test file's top level. */
+export function useTestServers(): {
+  defer: (cleanup: () => Promise<void> | void) => void;
+  started: (overrides?: Parameters<typeof startTestServer>[0]) => Promise<TestServer>;
+} {
+  const cleanups: (() => Promise<void> | void)[] = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+  return {
+    defer: (cleanup) => {
+      cleanups.push(cleanup);
+    },
+    started: async (overrides) => {
+      const relay = await startTestServer(overrides);
+      cleanups.push(async () => {
+        await relay.close();
+        expect(relay.internalErrors).toEqual([]);
+      });
+      return relay;
+    },
+  };
 }
