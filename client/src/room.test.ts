@@ -140,6 +140,16 @@ async function setup(decide: Parameters<typeof fakeServer>[0] = () => "accept", 
   return { server, room };
 }
 
+/** `setup`, then connect and answer with `welcome(overrides)`: a room in state "connected" on connection 0. */
+async function connected(overrides: Partial<WelcomeMessage> = {}, ...setupArgs: Parameters<typeof setup>) {
+  const { server, room } = await setup(...setupArgs);
+  const connecting = room.connect();
+  const connection = await server.nextConnection(0);
+  connection.socket.send(welcome(overrides));
+  await connecting;
+  return { server, room, connection };
+}
+
 describe("Room", () => {
   it("connects with the token, emits welcome and knows the other peers", async () => {
     const { server, room } = await setup();
@@ -156,11 +166,7 @@ describe("Room", () => {
   });
 
   it("acknowledges cumulatively: one ack per 32 frames or per 100 ms, never one per frame", async () => {
-    const { server, room } = await setup();
-    const connecting = room.connect();
-    const connection = await server.nextConnection(0);
-    connection.socket.send(welcome());
-    await connecting;
+    const { room, connection } = await connected();
     const seen: number[] = [];
     room.on("signal", (message) => seen.push(message.seq));
     for (let seq = 1; seq <= 40; seq++) connection.socket.send(signal(seq));
@@ -171,11 +177,7 @@ describe("Room", () => {
   });
 
   it("ignores frames whose seq it has already seen", async () => {
-    const { server, room } = await setup();
-    const connecting = room.connect();
-    const connection = await server.nextConnection(0);
-    connection.socket.send(welcome());
-    await connecting;
+    const { room, connection } = await connected();
     const seen: number[] = [];
     room.on("signal", (message) => seen.push(message.seq));
     for (const seq of [1, 2, 2, 1, 3, 3, 4]) connection.socket.send(signal(seq));
@@ -184,11 +186,7 @@ describe("Room", () => {
   });
 
   it("resumes after a drop with ?resume=&lastSeq=, delivers every frame once and in order, and sends what was queued", async () => {
-    const { server, room } = await setup();
-    const connecting = room.connect();
-    const first = await server.nextConnection(0);
-    first.socket.send(welcome());
-    await connecting;
+    const { server, room, connection: first } = await connected();
     const seen: unknown[] = [];
     room.on("signal", (message) => seen.push((message.data as { n: number }).n));
     for (const seq of [1, 2, 3]) first.socket.send(signal(seq));
@@ -219,11 +217,7 @@ describe("Room", () => {
   });
 
   it("starts a fresh session when the resume fails: sessionReset, seq restarts, stale signals dropped", async () => {
-    const { server, room } = await setup();
-    const connecting = room.connect();
-    const first = await server.nextConnection(0);
-    first.socket.send(welcome());
-    await connecting;
+    const { server, room, connection: first } = await connected();
     for (const seq of [1, 2]) first.socket.send(signal(seq));
     await first.waitFor((frame) => frame.type === "ack" && frame.seq === 2);
     const dropped = room.next("reconnecting");
@@ -299,11 +293,7 @@ describe("Room", () => {
   });
 
   it("leave() sends a leave frame, closes with 1000 and never reconnects", async () => {
-    const { server, room } = await setup();
-    const connecting = room.connect();
-    const connection = await server.nextConnection(0);
-    connection.socket.send(welcome());
-    await connecting;
+    const { server, room, connection } = await connected();
     await room.leave();
     expect(await connection.closed).toMatchObject({ code: 1000 });
     expect(connection.received.at(-1)).toEqual({ type: "leave" });
@@ -313,11 +303,7 @@ describe("Room", () => {
   });
 
   it("stops when an admin kicks it (close 4003) instead of coming back", async () => {
-    const { server, room } = await setup();
-    const connecting = room.connect();
-    const connection = await server.nextConnection(0);
-    connection.socket.send(welcome());
-    await connecting;
+    const { room, connection } = await connected();
     const error = room.next("error");
     connection.socket.close(4003, "kicked");
     expect(await error).toMatchObject({ code: "kicked", fatal: true });
@@ -352,13 +338,9 @@ describe("Room", () => {
   });
 
   it("paces a burst to the room's announced rate limit instead of having frames refused", async () => {
-    const { server, room } = await setup();
-    const connecting = room.connect();
-    const connection = await server.nextConnection(0);
-    connection.socket.send(
-      welcome({ limits: { maxFrameBytes: 65536, maxPeers: 16, ratePerSecond: 40, rateBurst: 12, resumeGraceSeconds: 30 } }),
-    );
-    await connecting;
+    const { room, connection } = await connected({
+      limits: { maxFrameBytes: 65536, maxPeers: 16, ratePerSecond: 40, rateBurst: 12, resumeGraceSeconds: 30 },
+    });
     const arrivals: number[] = [];
     connection.socket.on("message", () => arrivals.push(Date.now()));
     const start = Date.now();
@@ -380,13 +362,9 @@ describe("Room", () => {
   });
 
   it("refuses frames larger than the room's limit before sending them", async () => {
-    const { server, room } = await setup();
-    const connecting = room.connect();
-    const connection = await server.nextConnection(0);
-    connection.socket.send(
-      welcome({ limits: { maxFrameBytes: 1024, maxPeers: 16, ratePerSecond: 50, rateBurst: 200, resumeGraceSeconds: 30 } }),
-    );
-    await connecting;
+    const { room } = await connected({
+      limits: { maxFrameBytes: 1024, maxPeers: 16, ratePerSecond: 50, rateBurst: 200, resumeGraceSeconds: 30 },
+    });
     expect(() => room.signal("other", "x".repeat(2000))).toThrow(expect.objectContaining({ code: "too_large" }));
   });
 });
@@ -512,11 +490,7 @@ describe("Room: client sequence numbers (cseq, client-ack)", () => {
   });
 
   it("with a room that does not number (no lastClientSeq in its welcome) sends protocol v1 frames and keeps nothing", async () => {
-    const { server, room } = await setup();
-    const connecting = room.connect();
-    const connection = await server.nextConnection(0);
-    connection.socket.send(welcome());
-    await connecting;
+    const { room, connection } = await connected();
     expect(room.acknowledgesClientFrames).toBe(false);
     room.signal("other", "plain");
     expect(await connection.waitFor((frame) => frame.type === "signal")).toEqual({ type: "signal", to: "other", data: "plain" });
