@@ -40,6 +40,18 @@ export default defineConfig({
           hookTimeout: 60_000,
         },
       },
+      {
+        // The relay's integration tests again on the batched native UDP path (the "node" project runs
+        // them on Node's dgram; the bin, and so the e2e tests, use native when it is built).
+        test: {
+          name: "turn-native",
+          environment: "node",
+          include: ["turn-server/test/**/*.test.ts"],
+          env: { TURN_TEST_UDP_IO: "native" },
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
+        },
+      },
     ],
   },
 });

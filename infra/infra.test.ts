@@ -312,8 +312,13 @@ describe("Dockerfile", () => {
   const lastStageStart = instructions.lastIndexOf(stages.at(-1)!);
   const runtime = instructions.slice(lastStageStart);
 
-  it("is multi-stage: a deps stage and a runtime stage on node:22-slim that copies from it", () => {
-    expect(stages.map((stage) => /\bAS\s+(\S+)/i.exec(stage.args)?.[1])).toEqual(["deps", "runtime"]);
+  it("is multi-stage: deps, native (the UDP addon) and a runtime stage on node:22-slim that copies from both", () => {
+    expect(stages.map((stage) => /\bAS\s+(\S+)/i.exec(stage.args)?.[1])).toEqual(["deps", "native", "runtime"]);
+    expect(runtime.some((instruction) => instruction.keyword === "COPY" && instruction.args.includes("--from=native"))).toBe(true);
+    const nativeStage = instructions.slice(instructions.indexOf(stages[1]!), lastStageStart);
+    expect(nativeStage.some((instruction) => instruction.keyword === "RUN" && instruction.args.includes("scripts/build-native.ts"))).toBe(
+      true,
+    );
     const baseImage = /^ARG NODE_IMAGE=(\S+)/m.exec(dockerfile)?.[1];
     expect(baseImage).toMatch(/^node:22(\.\d+)*-slim/);
     expect(stages.every((stage) => stage.args.startsWith("$" + "{NODE_IMAGE}"))).toBe(true);

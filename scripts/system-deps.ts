@@ -1,6 +1,6 @@
 /**
  * Debian packages the tests and benchmarks need (headless Chromium, coturn's test tools, nftables for
- * the blocked-path test). Installed with apt-get when missing and running as root; otherwise a clear error.
+ * the blocked-path test, a C compiler for the relay's UDP addon). Installed with apt-get when missing and running as root; otherwise a clear error.
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -18,6 +18,9 @@ export const TEST_DEPENDENCIES: SystemDependency[] = [
   { binary: "/usr/sbin/nft", debianPackage: "nftables" },
   { binary: "/usr/bin/openssl", debianPackage: "openssl" },
   { binary: "/usr/bin/ip", debianPackage: "iproute2" },
+  // The relay's batched UDP addon (scripts/build-native.ts): a C compiler and the C library's headers.
+  { binary: "/usr/bin/cc", debianPackage: "gcc" },
+  { binary: "/usr/include/x86_64-linux-gnu/sys/socket.h", debianPackage: "libc6-dev" },
 ];
 
 /** Installs the missing packages with apt-get (root only); throws with the command to run otherwise. */

@@ -1,5 +1,6 @@
 /**
- * `npm test`: makes sure the system packages the tests use are there, runs every vitest project
+ * `npm test`: makes sure the system packages the tests use are there, builds the relay's native UDP addon,
+ * runs every vitest project
  * (workerd and Node), and ends with the plain line `N passed, N failed[, N skipped]` counted from
  * vitest's JSON report, so a run that executed no test is visible. Extra arguments go to vitest.
  */
@@ -14,6 +15,9 @@ if (major < 22) {
 }
 
 ensureSystemDependencies();
+// The relay's batched UDP addon: the "turn-native" project and the e2e tests run on it, so build it (or fail) now.
+const built = spawnSync(process.execPath, ["scripts/build-native.ts"], { stdio: "inherit" });
+if (built.status !== 0) process.exit(built.status ?? 1);
 mkdirSync("test-results", { recursive: true });
 const report = "test-results/vitest.json";
 const result = spawnSync(

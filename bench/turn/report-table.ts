@@ -47,8 +47,8 @@ export function renderReport(results: BenchResults, workloadIds: string[]): stri
   }
   if (results.ratios.length > 0) {
     lines.push("");
-    lines.push("| metric | vs | ours | theirs | ours / theirs | target | met |");
-    lines.push("|---|---|---:|---:|---:|---|---|");
+    lines.push("| server | metric | vs | ours | theirs | ours / theirs | target | met |");
+    lines.push("|---|---|---|---:|---:|---:|---|---|");
     for (const row of results.ratios) lines.push(ratioLine(row));
   }
   return lines.join("\n");
@@ -56,7 +56,7 @@ export function renderReport(results: BenchResults, workloadIds: string[]): stri
 
 function ratioLine(row: RatioRow): string {
   const met = row.met === undefined ? "" : row.met ? "yes" : "**no**";
-  return `| ${row.metric} | ${row.versus} | ${num(row.ours ?? undefined, 2)} | ${num(row.other ?? undefined, 2)} | ${row.ratio === null ? "–" : `${row.ratio}×`} | ${row.target ?? ""} | ${met} |`;
+  return `| ${row.subject ?? "ours"} | ${row.metric} | ${row.versus} | ${num(row.ours ?? undefined, 2)} | ${num(row.other ?? undefined, 2)} | ${row.ratio === null ? "–" : `${row.ratio}×`} | ${row.target ?? ""} | ${met} |`;
 }
 
 function statusText(run: WorkloadRun): string {

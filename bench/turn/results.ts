@@ -59,8 +59,10 @@ export interface ServerResult {
   allocations: AllocationRun;
 }
 
-/** One ratio row: ours divided by another server, per metric (null when either side is missing or zero). */
+/** One ratio row: ours (or ours-dgram) divided by another server, per metric (null when either side is missing or zero). */
 export interface RatioRow {
+  /** The numerator: "ours" (native UDP path) unless said otherwise. */
+  subject?: "ours" | "ours-dgram";
   metric: string;
   versus: ServerName;
   ours: number | null;
@@ -98,38 +100,46 @@ export interface ProfileRun {
 
 /** Ratios ours/coturn and ours/node-turn for CPU, peak RSS and per-allocation memory, with the issue's targets vs coturn. */
 export function computeRatios(servers: BenchResults["servers"], workloadIds: string[]): RatioRow[] {
-  const ours = servers.ours;
   const rows: RatioRow[] = [];
-  if (!ours) return rows;
-  for (const versus of ["coturn", "node-turn"] as const) {
-    const other = servers[versus];
-    if (!other) continue;
-    for (const id of workloadIds) {
-      // Only completed runs are compared: a stuck or crashed run's CPU and memory say nothing about relaying.
-      const mine = okRun(ours.workloads[id]);
-      const theirs = okRun(other.workloads[id]);
-      const lossTarget = versus === "coturn" && theirs?.lossPercent === 0;
+  for (const subject of ["ours", "ours-dgram"] as const) {
+    const ours = servers[subject];
+    if (!ours) continue;
+    for (const versus of ["coturn", "node-turn"] as const) {
+      const other = servers[versus];
+      if (!other) continue;
+      const tag = subject === "ours" ? {} : { subject };
+      for (const id of workloadIds) {
+        // Only completed runs are compared: a stuck or crashed run's CPU and memory say nothing about relaying.
+        const mine = okRun(ours.workloads[id]);
+        const theirs = okRun(other.workloads[id]);
+        const lossTarget = versus === "coturn" && theirs?.lossPercent === 0;
+        rows.push({
+          ...tag,
+          metric: `loss % (${id})`,
+          versus,
+          ours: mine?.lossPercent ?? null,
+          other: theirs?.lossPercent ?? null,
+          ratio: null,
+          ...(lossTarget ? { target: "0 % where coturn has 0 %", met: mine?.lossPercent === 0 } : {}),
+        });
+        rows.push({
+          ...tag,
+          ...ratioRow(`CPU s (${id})`, versus, mine?.cpuSeconds, theirs?.cpuSeconds, versus === "coturn" ? 1.5 : undefined),
+        });
+        rows.push({ ...tag, ...ratioRow(`peak RSS MiB (${id})`, versus, mine?.peakRssMiB, theirs?.peakRssMiB) });
+      }
+      if (ours.allocations.status === "skipped" && other.allocations.status === "skipped") continue;
       rows.push({
-        metric: `loss % (${id})`,
-        versus,
-        ours: mine?.lossPercent ?? null,
-        other: theirs?.lossPercent ?? null,
-        ratio: null,
-        ...(lossTarget ? { target: "0 % where coturn has 0 %", met: mine?.lossPercent === 0 } : {}),
+        ...tag,
+        ...ratioRow(
+          "RSS growth MiB per 1k allocations",
+          versus,
+          completedAllocations(ours.allocations),
+          completedAllocations(other.allocations),
+          versus === "coturn" ? 1.5 : undefined,
+        ),
       });
-      rows.push(ratioRow(`CPU s (${id})`, versus, mine?.cpuSeconds, theirs?.cpuSeconds, versus === "coturn" ? 1.5 : undefined));
-      rows.push(ratioRow(`peak RSS MiB (${id})`, versus, mine?.peakRssMiB, theirs?.peakRssMiB));
     }
-    if (ours.allocations.status === "skipped" && other.allocations.status === "skipped") continue;
-    rows.push(
-      ratioRow(
-        "RSS growth MiB per 1k allocations",
-        versus,
-        completedAllocations(ours.allocations),
-        completedAllocations(other.allocations),
-        versus === "coturn" ? 1.5 : undefined,
-      ),
-    );
   }
   return rows;
 }

@@ -4,7 +4,7 @@
  * Per server and workload, a fresh server process; measures loss %, server CPU seconds (/proc utime+stime),
  * peak RSS (VmHWM), and RSS growth per 1 000 live allocations (own raw-UDP Allocate client).
  *
- * Flags: --quick (short smoke run) · --only ours|coturn|node-turn · --allocations N · --port-base N ·
+ * Flags: --quick (short smoke run) · --only ours|ours-dgram|coturn|node-turn · --allocations N · --port-base N ·
  *        --memory-only (allocations only) · --profile (then extra runs of ours under `node --cpu-prof`, one per
  *        workload; top hot functions) · --profile-only · --report FILE (re-render a saved result, measure nothing) ·
  *        --scale-out N (then each workload against N processes of ours sharing the port with --reuse-port) ·
@@ -144,11 +144,18 @@ function oursSource(): BenchResults["oursSource"] {
   return { gitHead: head.stdout.trim() || "unknown", sourceSha256: hash.digest("hex").slice(0, 16) };
 }
 
-/** Why `ours` cannot run yet (bin missing or its --help failing), or null when it can. */
-function oursUnavailable(): string | null {
+/** Why `ours` cannot run yet (bin missing or its --help failing; for ours, the UDP addon not building), or null when it can. */
+function oursUnavailable(name: "ours" | "ours-dgram"): string | null {
   const help = spawnSync(process.execPath, [OURS_BIN, "--help"], { encoding: "utf8", timeout: 10_000 });
-  if (help.status === 0) return null;
-  return `\`node turn-server/bin/switchboard-turn.js --help\` failed (exit ${help.status ?? help.signal}): ${(help.stderr || help.stdout || "").trim().split("\n").slice(0, 2).join(" ")}`;
+  if (help.status !== 0) {
+    return `\`node turn-server/bin/switchboard-turn.js --help\` failed (exit ${help.status ?? help.signal}): ${(help.stderr || help.stdout || "").trim().split("\n").slice(0, 2).join(" ")}`;
+  }
+  if (name === "ours") {
+    const build = spawnSync(process.execPath, [join(repoRoot, "scripts/build-native.ts")], { encoding: "utf8", timeout: 120_000 });
+    if (build.status !== 0)
+      return `npm run build:native failed: ${(build.stderr || build.stdout || "").trim().split("\n").slice(0, 2).join(" ")}`;
+  }
+  return null;
 }
 
 /** Runs uclient for `workload` against the server on `ports`, with the echo peer the workload needs. */
@@ -367,7 +374,7 @@ async function main(): Promise<void> {
       allocations: { status: "skipped", requested: ALLOCATIONS, opened: 0, failures: {} },
     };
     results.servers[name] = result;
-    const unavailable = name === "ours" ? oursUnavailable() : null;
+    const unavailable = name === "ours" || name === "ours-dgram" ? oursUnavailable(name) : null;
     if (unavailable) {
       log(`${name}: skipped — ${unavailable}`);
       for (const workload of WORKLOADS) {

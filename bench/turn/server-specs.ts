@@ -1,6 +1,7 @@
 /**
- * The three servers under test and their exact command lines: ours (the switchboard-turn bin), coturn with
- * one relay thread, and node-turn 0.0.6. All listen on 127.0.0.1 with the static user bench:secret, realm
+ * The servers under test and their exact command lines: ours (the switchboard-turn bin on its batched native
+ * UDP path, `--udp-io=native`), ours-dgram (the same bin on Node's dgram, `--udp-io=dgram`: what the native
+ * path buys), coturn with one relay thread, and node-turn 0.0.6. All listen on 127.0.0.1 with the static user bench:secret, realm
  * "bench", and relay to loopback peers (ours and coturn only with their explicit flag).
  */
 import { fileURLToPath } from "node:url";
@@ -8,7 +9,7 @@ import type { PortBlock } from "./port-block.ts";
 import type { ServerCommand } from "./server-process.ts";
 
 /** Server names as accepted by --only. */
-export const SERVER_NAMES = ["ours", "coturn", "node-turn"] as const;
+export const SERVER_NAMES = ["ours", "ours-dgram", "coturn", "node-turn"] as const;
 /** One of SERVER_NAMES. */
 export type ServerName = (typeof SERVER_NAMES)[number];
 
@@ -33,6 +34,7 @@ export function serverCommand(name: ServerName, ports: PortBlock, options: Comma
   const nodeFlags = options.nodeFlags ?? [];
   switch (name) {
     case "ours":
+    case "ours-dgram":
       return {
         command: process.execPath,
         args: [
@@ -55,6 +57,8 @@ export function serverCommand(name: ServerName, ports: PortBlock, options: Comma
           "--legacy-channel-numbers",
           // SIGTERM drains; with live allocations it would wait up to the default 3 600 s.
           "--drain-timeout=1",
+          // Explicit, so a missing addon fails the run instead of silently measuring dgram.
+          name === "ours" ? "--udp-io=native" : "--udp-io=dgram",
           ...(options.extraArgs ?? []),
         ],
       };

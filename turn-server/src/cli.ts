@@ -17,6 +17,8 @@ import { quotaHandler } from "./quota.ts";
 import { createRegistryClient, iceUrls, loadMeter, type RegistryClient, urlHost } from "./registry-client.ts";
 import { createTurnServer } from "./server.ts";
 import type { BoundListener, TurnServer } from "./server-api.ts";
+import type { DatagramIo } from "./transports/datagram.ts";
+import { selectUdpIo } from "./udp-io.ts";
 
 /** The package version, for --version, the start-up line and turn_build_info. */
 function packageVersion(): string {
@@ -115,6 +117,20 @@ export async function main(
     }
   }
 
+  let udpIo: DatagramIo;
+  try {
+    const selected = selectUdpIo(config.udpIo);
+    udpIo = selected.io;
+    if (selected.fallbackReason !== null) {
+      logger.warn(
+        { event: "udp-io-fallback", reason: selected.fallbackReason },
+        `--udp-io=auto: using Node's dgram (${selected.fallbackReason})`,
+      );
+    }
+  } catch (error) {
+    return fatal({ err: error }, error instanceof Error ? error.message : String(error));
+  }
+
   let server: TurnServer;
   try {
     server = createTurnServer({
@@ -133,6 +149,7 @@ export async function main(
       maxLifetimeSeconds: config.maxLifetimeSeconds,
       defaultLifetimeSeconds: config.defaultLifetimeSeconds,
       legacyChannelNumbers: config.legacyChannelNumbers,
+      udpIo,
       software: `switchboard-turn/${version}`,
       logger: coreLogger(logger),
     });
@@ -230,6 +247,7 @@ export async function main(
         externalAddress: config.externalAddress ?? null,
       },
       realm: config.realm,
+      udpIo: udpIo.name,
       auth: describeAuth(config),
       peerPolicy: {
         allowLoopback: config.peerPolicy.allowLoopback,

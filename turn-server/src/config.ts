@@ -145,6 +145,13 @@ const SPECS: Array<Omit<FlagSpec, "env"> & { noEnv?: true }> = [
     help: "Bandwidth cap per allocation in bytes/s, each direction (0 = unlimited), as coturn's max-bps",
   },
   {
+    name: "udp-io",
+    type: "string",
+    value: "auto|native|dgram",
+    default: "auto",
+    help: "UDP sockets: native = batched recvmmsg/sendmmsg addon (Linux, npm run build:native), dgram = Node's dgram, auto = native when built",
+  },
+  {
     name: "legacy-channel-numbers",
     type: "boolean",
     help: "Also accept RFC 5766 channel numbers 0x5000–0x7FFF (coturn does; its turnutils_uclient uses them)",
@@ -240,6 +247,10 @@ const SPECS: Array<Omit<FlagSpec, "env"> & { noEnv?: true }> = [
 /** Every flag with its environment variable, in --help order. */
 export const FLAGS: FlagSpec[] = SPECS.map(({ noEnv, ...spec }) => (noEnv ? spec : { ...spec, env: envName(spec.name) }));
 
+/** Values of --udp-io. */
+export const UDP_IO_MODES = ["auto", "native", "dgram"] as const;
+export type UdpIoMode = (typeof UDP_IO_MODES)[number];
+
 /** A static development user. */
 export interface StaticUser {
   name: string;
@@ -267,6 +278,8 @@ export interface TurnConfig {
   tls?: { certPath: string; keyPath: string };
   /** RFC 5766's 0x5000–0x7FFF channel numbers accepted too (--legacy-channel-numbers). */
   legacyChannelNumbers: boolean;
+  /** --udp-io: which UDP implementation (auto = native when it loads, else dgram). */
+  udpIo: UdpIoMode;
   relayAddresses: string[];
   externalAddress?: string;
   minPort: number;
@@ -605,6 +618,8 @@ export function parseConfig(argv: string[], env: Environment = process.env): Con
   }
 
   const drainTimeoutSeconds = integer("drain-timeout", 3600, 0, 7 * 24 * 3600);
+  const udpIo = (text("udp-io") ?? "auto") as UdpIoMode;
+  if (!UDP_IO_MODES.includes(udpIo)) errors.push(`${named("udp-io")}=${udpIo}: one of ${UDP_IO_MODES.join(", ")}`);
   const logLevel = (text("log-level") ?? "info") as LogLevel;
   if (!LOG_LEVELS.includes(logLevel)) errors.push(`${named("log-level")}=${logLevel}: one of ${LOG_LEVELS.join(", ")}`);
 
@@ -619,6 +634,7 @@ export function parseConfig(argv: string[], env: Environment = process.env): Con
       listeners,
       ...(tls ? { tls } : {}),
       legacyChannelNumbers: flagSet("legacy-channel-numbers"),
+      udpIo,
       relayAddresses,
       ...(externalAddress ? { externalAddress } : {}),
       minPort,

@@ -1,5 +1,6 @@
 /** Options of the TURN server core; each field says its default. Validated once by createTurnServer. */
 import type { AuthHandler, ClientTransport, Logger, PeerPolicy, QuotaHandler } from "./handlers.ts";
+import type { DatagramIo } from "./transports/datagram.ts";
 
 /** One listening socket for clients. */
 export interface ListenerOptions {
@@ -59,6 +60,12 @@ export interface TurnServerOptions {
    * turnutils_uclient picks from 0x4000–0x7FFF). Default false: RFC 8656 §12 allows 0x4000–0x4FFF only.
    */
   legacyChannelNumbers?: boolean;
+  /**
+   * UDP sockets for the client listeners and every relay socket: Node's dgram (transports/dgram-io.ts) or the
+   * batched native path (transports/native-io.ts, `loadNativeIo()`). Default: dgram. The CLI's `--udp-io`
+   * picks native when it is built.
+   */
+  udpIo?: DatagramIo;
   /** Milliseconds clock for lifetimes, nonces and budgets. Default Date.now; tests inject one to jump ahead. */
   clock?: () => number;
 }

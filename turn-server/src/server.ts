@@ -72,7 +72,7 @@ class RelayServer extends EventEmitter<TurnEvents> implements TurnServer {
     };
     const allocations: AllocationManager = new AllocationManager({
       context: relayContext,
-      ports: new PortAllocator(resolved.minPort, resolved.maxPort),
+      ports: new PortAllocator(resolved.minPort, resolved.maxPort, resolved.udpIo.bind),
       onEnded: (allocation, record) => {
         resolved.logger.debug({ allocationId: allocation.id, reason: record.reason }, "allocation ended");
         emitSafely("allocation-ended", record);
@@ -117,7 +117,7 @@ class RelayServer extends EventEmitter<TurnEvents> implements TurnServer {
     try {
       for (const listener of options.listeners) {
         if (listener.transport === "udp") {
-          const udp = new UdpListener(listener, this.dispatcher);
+          const udp = new UdpListener(listener, this.dispatcher, options.udpIo);
           this.udpListeners.push(udp);
           bound.push(await udp.listen());
         } else {

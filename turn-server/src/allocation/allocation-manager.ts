@@ -5,9 +5,9 @@
  * one per allocation, permission and channel: nothing to leak, and the hot path never touches a timer.
  */
 import { randomBytes } from "node:crypto";
-import type { Socket } from "node:dgram";
 import type { UsageRecord } from "../events.ts";
 import { RESERVATION_LIFETIME_SECONDS } from "../stun/constants.ts";
+import type { DatagramSocket } from "../transports/datagram.ts";
 import type { Allocation } from "./allocation.ts";
 import type { PortAllocator } from "./port-allocator.ts";
 import type { RelayContext } from "./relay-context.ts";
@@ -27,7 +27,7 @@ export interface RelayEndpoint {
 
 /** A relay socket ready for a new allocation. */
 export interface RelayReady {
-  socket: Socket;
+  socket: DatagramSocket;
   port: number;
   endpoint: RelayEndpoint;
   /** Set when the client asked EVEN-PORT with the R bit: the token for the held next port. */
@@ -35,7 +35,7 @@ export interface RelayReady {
 }
 
 interface Reservation {
-  socket: Socket;
+  socket: DatagramSocket;
   port: number;
   endpoint: RelayEndpoint;
   expiresAt: number;
@@ -123,7 +123,7 @@ export class AllocationManager {
 
   /** Gives back a relay socket that never became an allocation (e.g. the client left meanwhile). */
   discardRelay(relay: RelayReady): void {
-    relay.socket.close();
+    void relay.socket.close();
     this.options.ports.release(relay.endpoint.bindAddress, relay.port);
   }
 
@@ -194,7 +194,7 @@ export class AllocationManager {
 
   private dropReservation(key: string, reservation: Reservation): void {
     this.reservations.delete(key);
-    reservation.socket.close();
+    void reservation.socket.close();
     this.options.ports.release(reservation.endpoint.bindAddress, reservation.port);
   }
 

@@ -5,10 +5,10 @@
  * lookups keyed by numbers (channel, port) or by the `rinfo.address` string Node already made, compare
  * plain numbers, and build one pooled buffer per packet; no closures, no string building, no logging.
  */
-import type { RemoteInfo, Socket } from "node:dgram";
 import { encodeChannelData, encodeDataIndication } from "../stun/channel-data.ts";
 import { CHANNEL_COOLDOWN_SECONDS } from "../stun/constants.ts";
 import type { ClientConnection } from "../transports/connection.ts";
+import type { DatagramSocket } from "../transports/datagram.ts";
 import { ChannelBinding } from "./channel-bind.ts";
 import { PeerPermission } from "./permission.ts";
 import type { RelayContext } from "./relay-context.ts";
@@ -27,7 +27,7 @@ export interface AllocationInit {
   user: string;
   key: Uint8Array;
   family: 4 | 6;
-  relaySocket: Socket;
+  relaySocket: DatagramSocket;
   /** Local address the relay socket is bound to (its port allocator key). */
   relayBindAddress: string;
   relayPort: number;
@@ -55,7 +55,7 @@ export class Allocation {
   /** The long-term key the allocation was created with; verifies all its later requests. */
   readonly key: Uint8Array;
   readonly family: 4 | 6;
-  readonly relaySocket: Socket;
+  readonly relaySocket: DatagramSocket;
   readonly relayBindAddress: string;
   readonly relayPort: number;
   readonly relayAddress: string;
@@ -102,8 +102,7 @@ export class Allocation {
     this.context = init.context;
     this.toPeerBudget = init.maxBytesPerSecond > 0 ? new TokenBucket(init.maxBytesPerSecond, init.createdAt) : null;
     this.toClientBudget = init.maxBytesPerSecond > 0 ? new TokenBucket(init.maxBytesPerSecond, init.createdAt) : null;
-    this.relaySocket.on("message", this.onPeerMessage);
-    this.relaySocket.on("error", this.onRelayError);
+    this.relaySocket.receive(this.onPeerMessage, this.onRelayError);
   }
 
   /** Distinct peer addresses that ever had a permission. */
@@ -276,9 +275,9 @@ export class Allocation {
   }
 
   /** The relay socket's listener, bound once per allocation (no per-packet closure). Error boundary. */
-  private readonly onPeerMessage = (message: Buffer, remote: RemoteInfo): void => {
+  private readonly onPeerMessage = (data: Buffer, offset: number, length: number, address: string, port: number): void => {
     try {
-      this.receiveFromPeer(message, 0, message.length, remote.address, remote.port, this.context.clock());
+      this.receiveFromPeer(data, offset, length, address, port, this.context.clock());
     } catch (error) {
       this.context.reportError("relay socket message", error);
     }
@@ -290,11 +289,6 @@ export class Allocation {
 
   /** Closes the relay socket; the caller releases the port and updates gauges. */
   close(): void {
-    this.relaySocket.off("message", this.onPeerMessage);
-    try {
-      this.relaySocket.close();
-    } catch {
-      // Already closed.
-    }
+    void this.relaySocket.close();
   }
 }

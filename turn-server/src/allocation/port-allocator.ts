@@ -5,8 +5,7 @@
  * bounded number of bind failures (ports taken by other processes). Null means the range is exhausted → 508.
  */
 import { randomInt } from "node:crypto";
-import { createSocket, type Socket } from "node:dgram";
-import { literalLookup } from "../transports/literal-lookup.ts";
+import type { BindDatagram, DatagramSocket } from "../transports/datagram.ts";
 
 /** Kernel buffer sizes for relay sockets (capped by net.core.rmem_max / wmem_max). */
 const RELAY_SOCKET_BUFFER_BYTES = 1 << 20;
@@ -15,7 +14,7 @@ const MAX_BIND_ATTEMPTS = 64;
 
 /** A bound relay socket. */
 export interface BoundRelay {
-  socket: Socket;
+  socket: DatagramSocket;
   port: number;
 }
 
@@ -27,39 +26,24 @@ export interface PortRequest {
   reserveNext: boolean;
 }
 
-/** Binds one UDP socket on `address`:`port`; rejects with the bind error. */
-export function bindRelaySocket(address: string, family: 4 | 6, port: number): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = createSocket({
-      type: family === 6 ? "udp6" : "udp4",
-      // An IPv6 relay only reaches IPv6 peers: no IPv4-mapped traffic through the back door.
-      ipv6Only: family === 6,
-      lookup: literalLookup,
-      recvBufferSize: RELAY_SOCKET_BUFFER_BYTES,
-      sendBufferSize: RELAY_SOCKET_BUFFER_BYTES,
-    });
-    const onError = (error: Error) => {
-      socket.close();
-      reject(error);
-    };
-    socket.once("error", onError);
-    socket.bind({ port, address, exclusive: true }, () => {
-      socket.off("error", onError);
-      resolve(socket);
-    });
-  });
+/** Binds one relay socket on `address`:`port` with `bind`; rejects with the bind error. */
+export function bindRelaySocket(bind: BindDatagram, address: string, family: 4 | 6, port: number): Promise<DatagramSocket> {
+  // An IPv6 relay only reaches IPv6 peers: no IPv4-mapped traffic through the back door.
+  return bind({ family, address, port, bufferBytes: RELAY_SOCKET_BUFFER_BYTES, reusePort: false, ipv6Only: family === 6 });
 }
 
 /** Hands out relay ports from [minPort, maxPort]. */
 export class PortAllocator {
   private readonly minPort: number;
   private readonly maxPort: number;
+  private readonly bindSocket: BindDatagram;
   private readonly inUse = new Map<string, Set<number>>();
 
-  /** A range of relay ports, inclusive. */
-  constructor(minPort: number, maxPort: number) {
+  /** A range of relay ports, inclusive, bound with `bind`. */
+  constructor(minPort: number, maxPort: number, bind: BindDatagram) {
     this.minPort = minPort;
     this.maxPort = maxPort;
+    this.bindSocket = bind;
   }
 
   private used(address: string): Set<number> {
@@ -91,14 +75,16 @@ export class PortAllocator {
       // Claim before the asynchronous bind so concurrent Allocates never pick the same port.
       used.add(port);
       if (pair) used.add(port + 1);
-      let socket: Socket | null = null;
+      let socket: DatagramSocket | null = null;
       try {
-        socket = await bindRelaySocket(request.address, request.family, port);
-        const reserved = pair ? { socket: await bindRelaySocket(request.address, request.family, port + 1), port: port + 1 } : null;
+        socket = await bindRelaySocket(this.bindSocket, request.address, request.family, port);
+        const reserved = pair
+          ? { socket: await bindRelaySocket(this.bindSocket, request.address, request.family, port + 1), port: port + 1 }
+          : null;
         return { relay: { socket, port }, reserved };
       } catch {
         failures++;
-        socket?.close();
+        void socket?.close();
         used.delete(port);
         if (pair) used.delete(port + 1);
       }

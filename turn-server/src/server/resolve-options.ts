@@ -7,6 +7,8 @@ import { type AuthHandler, type Logger, type PeerPolicy, type QuotaHandler, sile
 import type { ListenerOptions, TurnServerOptions } from "../options.ts";
 import { LEGACY_MAX_CHANNEL_NUMBER, MAX_CHANNEL_NUMBER } from "../stun/constants.ts";
 import { canonicalIp, ipFamily, parseIp } from "../stun/ip.ts";
+import type { DatagramIo } from "../transports/datagram.ts";
+import { dgramIo } from "../transports/dgram-io.ts";
 
 /** Options after validation and defaults. */
 export interface ResolvedOptions {
@@ -30,6 +32,7 @@ export interface ResolvedOptions {
   logger: Logger;
   /** Highest channel number ChannelBind accepts: 0x4FFF (RFC 8656) or 0x7FFF (legacyChannelNumbers, RFC 5766). */
   maxChannelNumber: number;
+  udpIo: DatagramIo;
   clock: () => number;
 }
 
@@ -115,6 +118,7 @@ export function resolveOptions(options: TurnServerOptions): ResolvedOptions {
     nonceLifetimeSeconds: integer("nonceLifetimeSeconds", options.nonceLifetimeSeconds, 600, 1, 86_400),
     logger: options.logger ?? silentLogger,
     maxChannelNumber: options.legacyChannelNumbers === true ? LEGACY_MAX_CHANNEL_NUMBER : MAX_CHANNEL_NUMBER,
+    udpIo: options.udpIo ?? dgramIo,
     clock: options.clock ?? Date.now,
   };
 }

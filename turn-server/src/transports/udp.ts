@@ -1,14 +1,14 @@
 /**
  * UDP listener (RFC 8656 §3.1: TURN over UDP). One socket serves every client; a datagram is one STUN
  * message or one ChannelData message (RFC 8656 §12.5). Clients with an allocation are found by
- * `rinfo.address` then `rinfo.port` in nested Maps, so the hot path builds no key string.
+ * `rinfo.address` then `rinfo.port` in nested Maps, so the hot path builds no key string. The socket is a
+ * DatagramSocket: Node's dgram or the batched native path (transports/datagram.ts).
  *
  * Scaling past one core: run one process per core, each binding the same listening port with
  * `reusePort: true` (SO_REUSEPORT; the kernel hashes each client's 4-tuple to one process, so a client's
  * requests and ChannelData always reach the process that holds its allocation) and each with its own
  * slice of the relay port range (--min-port/--max-port), which keeps peer → relay traffic local too.
  */
-import { createSocket, type RemoteInfo, type Socket } from "node:dgram";
 import type { Allocation } from "../allocation/allocation.ts";
 import { fiveTupleKey } from "../allocation/five-tuple.ts";
 import type { ClientSource } from "../handlers.ts";
@@ -16,8 +16,8 @@ import type { ListenerOptions } from "../options.ts";
 import type { BoundListener } from "../server-api.ts";
 import { unmapIpv4 } from "../stun/ip.ts";
 import type { ClientConnection } from "./connection.ts";
+import type { DatagramIo, DatagramSocket } from "./datagram.ts";
 import { listenError } from "./listen-error.ts";
-import { literalLookup } from "./literal-lookup.ts";
 import type { TransportSink } from "./sink.ts";
 
 /** Kernel buffers for the shared listening socket (capped by net.core.rmem_max / wmem_max). */
@@ -69,67 +69,65 @@ class UdpConnection implements ClientConnection {
 export class UdpListener {
   boundAddress = "";
   boundPort = 0;
-  private socket: Socket | null = null;
+  private socket: DatagramSocket | null = null;
   private readonly options: ListenerOptions;
   private readonly sink: TransportSink;
+  private readonly io: DatagramIo;
   /** Clients with an allocation: wire address → port → connection. */
   private readonly routes = new Map<string, Map<number, UdpConnection>>();
 
-  /** A listener for `options` delivering to `sink`. */
-  constructor(options: ListenerOptions, sink: TransportSink) {
+  /** A listener for `options` delivering to `sink`, with sockets from `io`. */
+  constructor(options: ListenerOptions, sink: TransportSink, io: DatagramIo) {
     this.options = options;
     this.sink = sink;
+    this.io = io;
   }
 
   /** Binds; rejects naming the address on failure. */
-  listen(): Promise<BoundListener> {
-    const family = this.options.address.includes(":") ? 6 : 4;
-    const socket = createSocket({
-      type: family === 6 ? "udp6" : "udp4",
-      lookup: literalLookup,
-      recvBufferSize: LISTENER_SOCKET_BUFFER_BYTES,
-      sendBufferSize: LISTENER_SOCKET_BUFFER_BYTES,
-      reusePort: this.options.reusePort === true,
-    });
-    this.socket = socket;
-    return new Promise((resolve, reject) => {
-      const onError = (error: Error) => {
-        this.socket = null;
-        socket.close();
-        reject(listenError("udp", this.options.address, this.options.port, error));
-      };
-      socket.once("error", onError);
-      socket.bind({ address: this.options.address, port: this.options.port, exclusive: this.options.reusePort !== true }, () => {
-        socket.off("error", onError);
-        socket.on("error", (error) => this.sink.onError("udp listener", error));
-        socket.on("message", this.onMessage);
-        const address = socket.address();
-        this.boundAddress = address.address;
-        this.boundPort = address.port;
-        resolve({ transport: "udp", address: address.address, port: address.port });
+  async listen(): Promise<BoundListener> {
+    const { address, port } = this.options;
+    let socket: DatagramSocket;
+    try {
+      socket = await this.io.bind({
+        family: address.includes(":") ? 6 : 4,
+        address,
+        port,
+        bufferBytes: LISTENER_SOCKET_BUFFER_BYTES,
+        reusePort: this.options.reusePort === true,
+        // Like Node's udp6 default: a "::" listener also serves IPv4 clients (as IPv4-mapped sources).
+        ipv6Only: false,
       });
-    });
+    } catch (error) {
+      throw listenError("udp", address, port, error);
+    }
+    this.socket = socket;
+    this.boundAddress = socket.address;
+    this.boundPort = socket.port;
+    socket.receive(this.onMessage, (error) => this.sink.onError("udp listener", error));
+    return { transport: "udp", address: socket.address, port: socket.port };
   }
 
   /**
    * Every datagram: first byte 0x40–0x7F is ChannelData (RFC 8656 §12: first two bits 01), 0x00–0x3F may
-   * be STUN; anything else is dropped. Error boundary: a datagram can never throw out of here.
+   * be STUN; anything else is dropped. STUN messages are copied (handlers may keep them past this call);
+   * ChannelData is relayed from the receive buffer. Error boundary: a datagram can never throw out of here.
    */
-  private readonly onMessage = (message: Buffer, remote: RemoteInfo): void => {
+  private readonly onMessage = (data: Buffer, offset: number, length: number, address: string, port: number): void => {
     try {
-      const length = message.length;
       if (length < 4) {
         this.sink.onDropped();
         return;
       }
-      const bits = message[0]! & 0xc0;
-      const byPort = this.routes.get(remote.address);
-      const known = byPort === undefined ? undefined : byPort.get(remote.port);
+      const bits = data[offset]! & 0xc0;
+      const byPort = this.routes.get(address);
+      const known = byPort === undefined ? undefined : byPort.get(port);
       if (bits === 0x40) {
         if (known === undefined) this.sink.onDropped();
-        else this.sink.onChannelData(known, message, 0, length);
+        else this.sink.onChannelData(known, data, offset, length);
       } else if (bits === 0) {
-        this.sink.onStun(known ?? new UdpConnection(this, remote.address, remote.port), message);
+        const message = Buffer.allocUnsafe(length);
+        data.copy(message, 0, offset, offset + length);
+        this.sink.onStun(known ?? new UdpConnection(this, address, port), message);
       } else {
         this.sink.onDropped();
       }
@@ -142,7 +140,7 @@ export class UdpListener {
   sendTo(frame: Buffer, port: number, address: string): boolean {
     const socket = this.socket;
     if (socket === null) return false;
-    socket.send(frame, port, address);
+    socket.send(frame, 0, frame.length, port, address);
     return true;
   }
 
@@ -169,6 +167,6 @@ export class UdpListener {
     const socket = this.socket;
     this.socket = null;
     if (socket === null) return Promise.resolve();
-    return new Promise((resolve) => socket.close(() => resolve()));
+    return socket.close();
   }
 }

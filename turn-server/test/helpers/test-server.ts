@@ -16,7 +16,16 @@ import type { TurnServerOptions } from "../../src/options.ts";
 import { createTurnServer } from "../../src/server.ts";
 import type { BoundListener, TurnServer } from "../../src/server-api.ts";
 import { parseIp } from "../../src/stun/ip.ts";
+import type { DatagramIo } from "../../src/transports/datagram.ts";
+import { dgramIo } from "../../src/transports/dgram-io.ts";
+import { loadNativeIo, openNativeSockets } from "../../src/transports/native-io.ts";
 import type { Endpoint } from "./stun-client.ts";
+
+/**
+ * The UDP implementation these tests run on: Node's dgram, or the batched native path when
+ * TURN_TEST_UDP_IO=native (the vitest project "turn-native" runs every turn-server/test file that way).
+ */
+export const TEST_UDP_IO: DatagramIo = process.env.TURN_TEST_UDP_IO === "native" ? loadNativeIo() : dgramIo;
 
 /** The test user. */
 export const ALICE = { username: "alice", password: "secret" };
@@ -79,6 +88,7 @@ export async function startTestServer(overrides: Partial<TurnServerOptions> = {}
       ]),
     ),
     peerPolicy: allowLoopbackOnly,
+    udpIo: TEST_UDP_IO,
     ...overrides,
   });
   const internalErrors: TurnEvents["internal-error"][0][] = [];
@@ -124,9 +134,9 @@ export function manualClock(start = Date.now()): { now: () => number; advance(ms
   };
 }
 
-/** Counts open UDP sockets of this process (libuv UDPWrap handles). */
+/** Counts open UDP sockets of this process: Node's (libuv UDPWrap handles) and the native path's. */
 export function openUdpSockets(): number {
-  return process.getActiveResourcesInfo().filter((kind) => kind === "UDPWrap").length;
+  return process.getActiveResourcesInfo().filter((kind) => kind === "UDPWrap").length + openNativeSockets();
 }
 
 /** Waits until `predicate` holds, polling each event-loop turn (bounded by `timeoutMs`). */
