@@ -138,7 +138,7 @@ function oursSource(): BenchResults["oursSource"] {
   const hash = createHash("sha256");
   const root = join(repoRoot, "turn-server");
   const files = readdirSync(root, { recursive: true, encoding: "utf8" })
-    .filter((file) => /\.(ts|js)$/.test(file) && !file.endsWith(".test.ts"))
+    .filter((file) => /\.(ts|js|c)$/.test(file) && !file.endsWith(".test.ts"))
     .sort();
   for (const file of files) hash.update(file).update(readFileSync(join(root, file)));
   return { gitHead: head.stdout.trim() || "unknown", sourceSha256: hash.digest("hex").slice(0, 16) };

@@ -5,7 +5,7 @@
  * lookups keyed by numbers (channel, port) or by the `rinfo.address` string Node already made, compare
  * plain numbers, and build one pooled buffer per packet; no closures, no string building, no logging.
  */
-import { encodeChannelData, encodeDataIndication } from "../stun/channel-data.ts";
+import { encodeDataIndication } from "../stun/channel-data.ts";
 import { CHANNEL_COOLDOWN_SECONDS } from "../stun/constants.ts";
 import type { ClientConnection } from "../transports/connection.ts";
 import type { DatagramSocket } from "../transports/datagram.ts";
@@ -260,11 +260,11 @@ export class Allocation {
     const channels = peer.channelsByPort;
     const binding = channels === null ? undefined : channels.get(peerPort);
     const connection = this.connection;
-    const frame =
+    const sent =
       binding !== undefined && binding.expiresAt > now
-        ? encodeChannelData(binding.number, data, offset, offset + length, connection.stream)
-        : encodeDataIndication(peer.ip, peerPort, data, offset, offset + length);
-    if (!connection.send(frame)) {
+        ? connection.sendChannelData(binding.number, data, offset, length)
+        : connection.send(encodeDataIndication(peer.ip, peerPort, data, offset, offset + length));
+    if (!sent) {
       counters.droppedPackets++;
       return;
     }

@@ -23,6 +23,11 @@ export interface ClientConnection {
   allocation: Allocation | null;
   /** Sends one whole STUN message or ChannelData frame; returns false when dropped (closed or backlogged). */
   send(frame: Buffer): boolean;
+  /**
+   * Sends `data[offset, offset + length)` as ChannelData on `channel` (RFC 8656 §12.4; padded on streams,
+   * §12.5); false when dropped. The peer → client hot path.
+   */
+  sendChannelData(channel: number, data: Buffer, offset: number, length: number): boolean;
   /** An allocation now lives on this 5-tuple (UDP: route this source's datagrams to it). */
   attach(allocation: Allocation): void;
   /** The allocation ended. */

@@ -447,6 +447,15 @@ describe.each([
     expect(texts(b.received)).toEqual(["after"]);
   });
 
+  it("sendWithHeader sends the 4 header bytes big-endian, then the slice, as one datagram", async () => {
+    const a = await bind(io);
+    const b = await endpoint(io);
+    const payload = Buffer.from("..payload..");
+    a.sendWithHeader(0x4001_0007, payload, 2, 7, b.socket.port, "127.0.0.1");
+    const datagram = await nextDatagram(b);
+    expect(datagram.bytes.toString("hex")).toBe(`40010007${Buffer.from("payload").toString("hex")}`);
+  });
+
   it("reports the bound address as Node renders it", async () => {
     const socket = await io.bind({ family: 6, address: "0:0:0:0:0:0:0:1", port: 0, bufferBytes: 0, reusePort: false, ipv6Only: true });
     try {

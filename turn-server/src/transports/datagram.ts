@@ -34,6 +34,11 @@ export interface DatagramSocket {
   receive(onMessage: DatagramHandler, onError: (error: Error) => void): void;
   /** Sends `data[offset, offset + length)` to `address`:`port` (an IP literal). Drops silently on failure, like UDP. */
   send(data: Buffer, offset: number, length: number, port: number, address: string): void;
+  /**
+   * Sends the 4 bytes of `header` (big-endian) followed by `data[offset, offset + length)` as one datagram:
+   * a ChannelData frame (RFC 8656 §12.4) without building it in a buffer of its own first.
+   */
+  sendWithHeader(header: number, data: Buffer, offset: number, length: number, port: number, address: string): void;
   /** Stops delivery at once and closes. */
   close(): Promise<void>;
 }

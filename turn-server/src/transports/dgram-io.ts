@@ -33,6 +33,14 @@ class DgramSocket implements DatagramSocket {
     this.socket.send(data, offset, length, port, address);
   }
 
+  sendWithHeader(header: number, data: Buffer, offset: number, length: number, port: number, address: string): void {
+    // One buffer per datagram: libuv may keep it queued after send() returns (see stun/channel-data.ts).
+    const frame = Buffer.allocUnsafe(4 + length);
+    frame.writeUInt32BE(header >>> 0, 0);
+    data.copy(frame, 4, offset, offset + length);
+    this.send(frame, 0, frame.length, port, address);
+  }
+
   close(): Promise<void> {
     if (this.closed !== null) return this.closed;
     this.handler = null;

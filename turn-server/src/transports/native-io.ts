@@ -69,7 +69,11 @@ class NativeSocket implements DatagramSocket {
   }
 
   send(data: Buffer, offset: number, length: number, port: number, address: string): void {
-    if (!this.closed) this.engine.send(this.fd, data, offset, length, port, address);
+    if (!this.closed) this.engine.send(this.fd, -1, data, offset, length, port, address);
+  }
+
+  sendWithHeader(header: number, data: Buffer, offset: number, length: number, port: number, address: string): void {
+    if (!this.closed) this.engine.send(this.fd, header, data, offset, length, port, address);
   }
 
   close(): Promise<void> {
@@ -199,23 +203,34 @@ class NativeEngine {
     return destination;
   }
 
-  send(fd: number, data: Buffer, offset: number, length: number, port: number, address: string): void {
+  /** Queues one datagram: `data[offset, offset + length)`, after the 4 bytes of `header` unless it is -1. */
+  send(fd: number, header: number, data: Buffer, offset: number, length: number, port: number, address: string): void {
     const destination = this.destination(address);
     const control = this.control;
+    const total = header === -1 ? length : length + 4;
     // Like a failed sendto: an address that is no IP literal, a port outside 1–65535, an impossible size.
-    if (destination[0] === 0 || !(port > 0 && port < 65536) || (port | 0) !== port || length > this.outBytes) {
+    if (destination[0] === 0 || !(port > 0 && port < 65536) || (port | 0) !== port || total > this.outBytes) {
       control[2]!++;
       return;
     }
-    if (control[0] === this.outSlots || control[1]! + length > this.outBytes) this.binding.flush();
+    if (control[0] === this.outSlots || control[1]! + total > this.outBytes) this.binding.flush();
     const count = control[0]!;
     const used = control[1]!;
-    data.copy(this.outBuffer, used, offset, offset + length);
+    const out = this.outBuffer;
+    if (header === -1) {
+      data.copy(out, used, offset, offset + length);
+    } else {
+      out[used] = header >>> 24;
+      out[used + 1] = (header >>> 16) & 0xff;
+      out[used + 2] = (header >>> 8) & 0xff;
+      out[used + 3] = header & 0xff;
+      data.copy(out, used + 4, offset, offset + length);
+    }
     const meta = this.outMeta;
     const m = count * this.outStride;
     meta[m] = fd;
     meta[m + 1] = used;
-    meta[m + 2] = length;
+    meta[m + 2] = total;
     meta[m + 3] = destination[0]!;
     meta[m + 4] = port;
     meta[m + 5] = destination[1]!;
@@ -223,7 +238,7 @@ class NativeEngine {
     meta[m + 7] = destination[3]!;
     meta[m + 8] = destination[4]!;
     control[0] = count + 1;
-    control[1] = used + length;
+    control[1] = used + total;
   }
 }
 

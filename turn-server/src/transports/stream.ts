@@ -9,6 +9,7 @@ import { fiveTupleKey } from "../allocation/five-tuple.ts";
 import type { ClientSource, ClientTransport } from "../handlers.ts";
 import type { ListenerOptions } from "../options.ts";
 import type { BoundListener } from "../server-api.ts";
+import { encodeChannelData } from "../stun/channel-data.ts";
 import { unmapIpv4 } from "../stun/ip.ts";
 import type { ClientConnection } from "./connection.ts";
 import { listenError } from "./listen-error.ts";
@@ -101,6 +102,10 @@ export class StreamConnection implements ClientConnection, FrameHandler {
     if (this.closed || this.socket.writableLength > MAX_WRITE_BACKLOG_BYTES) return false;
     this.socket.write(frame);
     return true;
+  }
+
+  sendChannelData(channel: number, data: Buffer, offset: number, length: number): boolean {
+    return this.send(encodeChannelData(channel, data, offset, offset + length, true));
   }
 
   attach(allocation: Allocation): void {

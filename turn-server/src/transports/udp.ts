@@ -54,6 +54,11 @@ class UdpConnection implements ClientConnection {
     return this.listener.sendTo(frame, this.remotePort, this.wireAddress);
   }
 
+  sendChannelData(channel: number, data: Buffer, offset: number, length: number): boolean {
+    // Header: channel number, then payload length (RFC 8656 §12.4); no padding over UDP (§12.5).
+    return this.listener.sendWithHeader(((channel << 16) | length) >>> 0, data, offset, length, this.remotePort, this.wireAddress);
+  }
+
   attach(allocation: Allocation): void {
     this.allocation = allocation;
     this.listener.route(this);
@@ -141,6 +146,14 @@ export class UdpListener {
     const socket = this.socket;
     if (socket === null) return false;
     socket.send(frame, 0, frame.length, port, address);
+    return true;
+  }
+
+  /** Sends `header` (4 bytes) and `data[offset, offset + length)` as one datagram; false when the listener is closed. */
+  sendWithHeader(header: number, data: Buffer, offset: number, length: number, port: number, address: string): boolean {
+    const socket = this.socket;
+    if (socket === null) return false;
+    socket.sendWithHeader(header, data, offset, length, port, address);
     return true;
   }
 
