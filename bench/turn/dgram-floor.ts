@@ -4,6 +4,8 @@
  * 64 in flight; C: blocking sendto/recvfrom, built from dgram-floor.c with gcc when it is installed).
  * A TURN relay does at least one such send and one receive per relayed packet, so the ratio of the two
  * is a floor under "our relay's CPU / coturn's CPU" that no TypeScript change can cross.
+ * Also measures the relay's batched native path (turn-server/src/transports/native-io.ts, recvmmsg/sendmmsg)
+ * the same way, when it is built.
  * Usage: node bench/turn/dgram-floor.ts [--count N] [--size BYTES] [--window 64|1] [--mode plain|offset|connected]
  */
 import { execFileSync } from "node:child_process";
@@ -13,6 +15,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import type { DatagramIo } from "../../turn-server/src/transports/datagram.ts";
+import { loadNativeIo } from "../../turn-server/src/transports/native-io.ts";
 
 const { values } = parseArgs({
   options: {
@@ -70,6 +74,38 @@ async function nodeFloor(): Promise<{ user: number; system: number }> {
   return usage;
 }
 
+/** The relay's native DatagramIo: the same window, sends queued and sent with sendmmsg, receives batched. */
+async function nativeFloor(io: DatagramIo): Promise<{ user: number; system: number }> {
+  const options = { family: 4 as const, address: "127.0.0.1", port: 0, bufferBytes: 1 << 20, reusePort: false, ipv6Only: false };
+  const sender = await io.bind(options);
+  const receiver = await io.bind(options);
+  const payload = Buffer.alloc(size);
+  let received = 0;
+  let sent = 0;
+  const start = process.cpuUsage();
+  await new Promise<void>((resolve) => {
+    const pump = (): void => {
+      while (sent < count && sent - received < WINDOW) {
+        sender.send(payload, 0, size, receiver.port, "127.0.0.1");
+        sent += 1;
+      }
+    };
+    receiver.receive(
+      () => {
+        received += 1;
+        if (received === count) resolve();
+        else if (sent - received <= WINDOW / 2) pump();
+      },
+      () => {},
+    );
+    pump();
+  });
+  const usage = process.cpuUsage(start);
+  await sender.close();
+  await receiver.close();
+  return usage;
+}
+
 /** C: the same through dgram-floor.c, or null when gcc is missing. */
 function cFloor(): { user: number; system: number } | null {
   const dir = mkdtempSync(join(tmpdir(), "dgram-floor-"));
@@ -95,10 +131,20 @@ const perDatagram = (usage: { user: number; system: number }): string =>
   `${((usage.user + usage.system) / count).toFixed(2)} µs (user ${(usage.user / count).toFixed(2)}, system ${(usage.system / count).toFixed(2)})`;
 
 const node = await nodeFloor();
+let native: { user: number; system: number } | string;
+try {
+  native = await nativeFloor(loadNativeIo());
+} catch (error) {
+  native = error instanceof Error ? error.message : String(error);
+}
 const c = cFloor();
 process.stdout.write(`${count} datagrams of ${size} B, send + receive, window ${WINDOW}, Node send mode ${MODE}, CPU per datagram:\n`);
 process.stdout.write(`  Node ${process.version} dgram: ${perDatagram(node)}\n`);
+if (typeof native === "string") process.stdout.write(`  relay native path: skipped (${native})\n`);
+else process.stdout.write(`  relay native path (recvmmsg/sendmmsg): ${perDatagram(native)}\n`);
 if (c) {
   process.stdout.write(`  C sendto/recvfrom:       ${perDatagram(c)}\n`);
   process.stdout.write(`  Node / C: ${((node.user + node.system) / (c.user + c.system)).toFixed(2)}×\n`);
+  if (typeof native !== "string")
+    process.stdout.write(`  native / C: ${((native.user + native.system) / (c.user + c.system)).toFixed(2)}×\n`);
 } else process.stdout.write("  C: gcc not found, skipped\n");

@@ -383,7 +383,7 @@ describe("switchboard-turn bin", () => {
     expect(relay.lines.at(-1)).toMatchObject({ event: "exit", code: 0, reason: "drained" });
   });
 
-  it("drains without exiting when the registry answers drain: true", async () => {
+  it("drains without exiting when the registry answers drain: true (redirecting to --drain-alternate-server)", async () => {
     let drainRequested = false;
     const registry = await registryStub(() => ({ ok: true, ttlSeconds: 15, drain: drainRequested }));
     const relay = await startRelay([
@@ -392,6 +392,7 @@ describe("switchboard-turn bin", () => {
       "--node-token=t",
       "--region=local",
       "--heartbeat-interval=0.1",
+      "--drain-alternate-server=127.0.0.2:3479",
     ]);
     await expect.poll(() => registry.heartbeats.length, { timeout: 10_000 }).toBeGreaterThanOrEqual(1);
     expect((await fetch(`${relay.metricsUrl}/readyz`)).status).toBe(200);
@@ -399,7 +400,12 @@ describe("switchboard-turn bin", () => {
     expect(await relay.waitForLine((line) => line.event === "drain-started")).toMatchObject({ reason: "registry" });
     await expect.poll(() => registry.heartbeats.some((beat) => beat.body.draining === true), { timeout: 5_000 }).toBe(true);
     expect((await fetch(`${relay.metricsUrl}/readyz`)).status).toBe(503);
-    expect(await errorCodeOf(withTimeout(allocate(relay), 15_000, "allocate while draining"))).toBe(508);
+    const redirect = await withTimeout(allocate(relay), 15_000, "allocate while draining").then(
+      () => null,
+      (error: { response?: Message }) => error.response,
+    );
+    expect(redirect?.getAttributeValue("ERROR-CODE")?.[0]).toBe(300);
+    expect(redirect?.getAttributeValue("ALTERNATE-SERVER")).toEqual(["127.0.0.2", 3479]);
     // Nothing is live, yet the node stays up (out of rotation) until it is stopped.
     const heartbeatsSoFar = registry.heartbeats.length;
     await expect.poll(() => registry.heartbeats.length, { timeout: 5_000 }).toBeGreaterThan(heartbeatsSoFar + 2);

@@ -197,6 +197,7 @@ export async function main(
     server,
     logger,
     drainTimeoutSeconds: config.drainTimeoutSeconds,
+    alternate: config.drainAlternate,
     onDrainStart: () => {
       draining = true;
       registryClient?.sendNow();

@@ -164,6 +164,16 @@ describe("flags", () => {
     expect(ok([...DEV, "--metrics-port=0"]).metrics).toEqual({ address: "127.0.0.1", port: 0 });
   });
 
+  it("--drain-alternate-server takes IPv4:PORT or [IPv6]:PORT and names itself when malformed", () => {
+    expect(ok(DEV).drainAlternate).toBeNull();
+    expect(ok([...DEV, "--drain-alternate-server=203.0.113.8:3478"]).drainAlternate).toEqual({ address: "203.0.113.8", port: 3478 });
+    expect(ok([...DEV, "--drain-alternate-server=[2001:db8::8]:443"]).drainAlternate).toEqual({ address: "2001:db8::8", port: 443 });
+    expect(ok(DEV, { TURN_DRAIN_ALTERNATE_SERVER: "198.51.100.2:3478" }).drainAlternate).toEqual({ address: "198.51.100.2", port: 3478 });
+    for (const bad of ["turn.example.com:3478", "203.0.113.8", "203.0.113.8:0", "203.0.113.8:70000", "2001:db8::8:3478"]) {
+      expect(errorsOf([...DEV, `--drain-alternate-server=${bad}`]).join("\n")).toMatch(/--drain-alternate-server=.*expected IP:PORT/);
+    }
+  });
+
   it("lifetimes: 3600 s max and 600 s default as in RFC 8656, the default capped by a smaller max", () => {
     expect(ok(DEV)).toMatchObject({ maxLifetimeSeconds: 3600, defaultLifetimeSeconds: 600 });
     expect(ok([...DEV, "--max-allocate-lifetime=10"])).toMatchObject({ maxLifetimeSeconds: 10, defaultLifetimeSeconds: 10 });

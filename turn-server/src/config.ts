@@ -239,6 +239,12 @@ const SPECS: Array<Omit<FlagSpec, "env"> & { noEnv?: true }> = [
     default: "3600",
     help: "After SIGTERM/SIGINT, seconds to keep serving live allocations before exiting anyway",
   },
+  {
+    name: "drain-alternate-server",
+    type: "string",
+    value: "IP:PORT",
+    help: "While draining, answer Allocate with 300 ALTERNATE-SERVER pointing here (a live node serving the same transports) instead of 508",
+  },
   { name: "log-level", type: "string", value: "LEVEL", default: "info", help: `One of ${LOG_LEVELS.join(", ")}` },
   { name: "help", type: "boolean", short: "h", help: "Show this help", noEnv: true },
   { name: "version", type: "boolean", help: "Show the version", noEnv: true },
@@ -301,6 +307,8 @@ export interface TurnConfig {
   /** null without --registry-url. */
   registry: RegistryConfig | null;
   drainTimeoutSeconds: number;
+  /** --drain-alternate-server: where Allocate is redirected while draining (null: 508). */
+  drainAlternate: { address: string; port: number } | null;
   logLevel: LogLevel;
   /** Non-fatal remarks for the start-up log (development-only settings in use, weak secrets). */
   warnings: string[];
@@ -618,6 +626,18 @@ export function parseConfig(argv: string[], env: Environment = process.env): Con
   }
 
   const drainTimeoutSeconds = integer("drain-timeout", 3600, 0, 7 * 24 * 3600);
+  let drainAlternate: TurnConfig["drainAlternate"] = null;
+  const alternateText = text("drain-alternate-server");
+  if (alternateText !== undefined) {
+    const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(alternateText);
+    const address = match?.[1] ?? match?.[2];
+    const port = Number(match?.[3]);
+    if (address === undefined || isIP(address) === 0 || address.includes("%") || !(port >= 1 && port <= 65535)) {
+      errors.push(`${named("drain-alternate-server")}=${alternateText}: expected IP:PORT, e.g. 203.0.113.8:3478 or [2001:db8::8]:3478`);
+    } else {
+      drainAlternate = { address, port };
+    }
+  }
   const udpIo = (text("udp-io") ?? "auto") as UdpIoMode;
   if (!UDP_IO_MODES.includes(udpIo)) errors.push(`${named("udp-io")}=${udpIo}: one of ${UDP_IO_MODES.join(", ")}`);
   const logLevel = (text("log-level") ?? "info") as LogLevel;
@@ -651,6 +671,7 @@ export function parseConfig(argv: string[], env: Environment = process.env): Con
       ...(publicHost ? { publicHost } : {}),
       registry,
       drainTimeoutSeconds,
+      drainAlternate,
       logLevel,
       warnings,
     },

@@ -5,11 +5,12 @@ import type { TurnEvents, TurnStats } from "./events.ts";
 import type { Logger } from "./handlers.ts";
 
 function fakeServer(allocations: number) {
-  const state = { allocations, draining: false, drainCalls: 0 };
+  const state = { allocations, draining: false, drainCalls: 0, alternate: undefined as { address: string; port: number } | undefined };
   const server = Object.assign(new EventEmitter<TurnEvents>(), {
-    startDrain() {
+    startDrain(alternate?: { address: string; port: number }) {
       state.draining = true;
       state.drainCalls++;
+      state.alternate = alternate;
     },
     stats: () => ({ allocations: state.allocations, draining: state.draining }) as TurnStats,
   });
@@ -18,7 +19,7 @@ function fakeServer(allocations: number) {
 
 const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
-function setup(allocations: number, drainTimeoutSeconds = 3600) {
+function setup(allocations: number, drainTimeoutSeconds = 3600, alternate: { address: string; port: number } | null = null) {
   const { server, state } = fakeServer(allocations);
   const signals = new EventEmitter();
   const shutdowns: Array<[number, string]> = [];
@@ -28,6 +29,7 @@ function setup(allocations: number, drainTimeoutSeconds = 3600) {
     server,
     logger: silent,
     drainTimeoutSeconds,
+    alternate,
     onDrainStart: () => drainStarts++,
     shutdown: (code, reason) => {
       shutdowns.push([code, reason]);
@@ -47,6 +49,16 @@ afterEach(() => {
 });
 
 describe("drain", () => {
+  it("redirects new allocations to --drain-alternate-server when one is set, else refuses them (508)", () => {
+    const redirected = setup(1, 3600, { address: "203.0.113.8", port: 3478 });
+    redirected.signals.emit("SIGTERM", "SIGTERM");
+    expect(redirected.state.alternate).toEqual({ address: "203.0.113.8", port: 3478 });
+    const refused = setup(1);
+    refused.signals.emit("SIGTERM", "SIGTERM");
+    expect(refused.state.drainCalls).toBe(1);
+    expect(refused.state.alternate).toBeUndefined();
+  });
+
   it("SIGTERM starts draining, keeps live allocations, exits 0 when the last one ends", async () => {
     const { server, state, signals, shutdowns, controller, drainStarts } = setup(2);
     signals.emit("SIGTERM", "SIGTERM");

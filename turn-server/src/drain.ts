@@ -30,6 +30,8 @@ export interface SignalSource {
 export interface DrainOptions {
   server: DrainableServer;
   logger: Logger;
+  /** Where Allocate is redirected while draining (300 ALTERNATE-SERVER); default none (508). */
+  alternate?: { address: string; port: number } | null;
   /** Seconds to wait for live allocations after a signal; 0 = close at once. */
   drainTimeoutSeconds: number;
   /** Called once when draining starts: report it in a heartbeat now, flip readiness. */
@@ -105,13 +107,14 @@ export function createDrainController(options: DrainOptions): DrainController {
   function start(reason: "signal" | "registry", exitAfter: boolean): void {
     if (!draining) {
       draining = true;
-      server.startDrain();
+      server.startDrain(options.alternate ?? undefined);
       logger.info(
         {
           event: "drain-started",
           reason,
           allocations: server.stats().allocations,
           drainTimeoutSeconds: exitAfter ? options.drainTimeoutSeconds : null,
+          alternate: options.alternate ? `${options.alternate.address}:${options.alternate.port}` : null,
         },
         reason === "signal" ? "draining: refusing new allocations, serving live ones until they end" : "registry asked this node to drain",
       );
