@@ -52,5 +52,7 @@ export interface TurnStats {
   quotaRefusals: number;
   /** Packets dropped: malformed, no permission, over bandwidth. */
   droppedPackets: number;
+  /** Datagrams the kernel refused to send (native UDP path; DatagramIo.sendFailures). */
+  udpSendFailures: number;
   draining: boolean;
 }

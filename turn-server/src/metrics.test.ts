@@ -5,7 +5,7 @@ import type { TurnEvents, TurnStats } from "./events.ts";
 import { createMetrics, type OpsServer, type Readiness, startOpsServer } from "./metrics.ts";
 
 function fakeServer() {
-  const stats: TurnStats = { ...createCounters(), draining: false };
+  const stats: TurnStats = { ...createCounters(), udpSendFailures: 0, draining: false };
   let statsCalls = 0;
   const server = Object.assign(new EventEmitter<TurnEvents>(), {
     stats: () => {
@@ -42,6 +42,7 @@ describe("metrics", () => {
       bytesClientToPeer: 1000,
       bytesPeerToClient: 500,
       droppedPackets: 2,
+      udpSendFailures: 7,
     });
     let text = await metrics.registry.metrics();
     expect(statsCalls()).toBeGreaterThan(0);
@@ -53,6 +54,7 @@ describe("metrics", () => {
     expect(sample(text, 'turn_relayed_bytes_total{direction="client_to_peer"}')).toBe(1000);
     expect(sample(text, 'turn_relayed_bytes_total{direction="peer_to_client"}')).toBe(500);
     expect(sample(text, "turn_dropped_packets_total")).toBe(2);
+    expect(sample(text, "turn_udp_send_failures_total")).toBe(7);
     expect(sample(text, 'turn_build_info{version="1.2.3",node="turn-1"}')).toBe(1);
     // Counters follow the core's totals across scrapes, never double counting.
     Object.assign(stats, { bytesClientToPeer: 1500, allocations: 1, draining: true });

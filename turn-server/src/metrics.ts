@@ -90,6 +90,9 @@ export function createMetrics(server: MetricsSource, options: MetricsOptions = {
   mirroredCounter("turn_dropped_packets_total", "Packets dropped: malformed, no permission or over the bandwidth cap", [
     [{}, (stats) => stats.droppedPackets],
   ]);
+  mirroredCounter("turn_udp_send_failures_total", "UDP datagrams the kernel refused to send (native UDP path)", [
+    [{}, (stats) => stats.udpSendFailures],
+  ]);
 
   const allocationsCreated = new Counter({
     name: "turn_allocations_created_total",

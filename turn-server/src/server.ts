@@ -154,7 +154,12 @@ class RelayServer extends EventEmitter<TurnEvents> implements TurnServer {
   }
 
   stats(): TurnStats {
-    return { ...this.context.counters, allocations: this.context.allocations.size, draining: this.context.drain.active };
+    return {
+      ...this.context.counters,
+      allocations: this.context.allocations.size,
+      udpSendFailures: this.context.options.udpIo.sendFailures,
+      draining: this.context.drain.active,
+    };
   }
 
   startDrain(alternate?: { address: string; port: number }): void {

@@ -2,7 +2,7 @@
 import type { TurnStats } from "../events.ts";
 
 /** The numeric part of TurnStats, mutated in place (plain numbers: no per-packet allocation). */
-export type TurnCounters = Omit<TurnStats, "draining">;
+export type TurnCounters = Omit<TurnStats, "draining" | "udpSendFailures">;
 
 /** Zeroed counters. */
 export function createCounters(): TurnCounters {

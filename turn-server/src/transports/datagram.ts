@@ -50,4 +50,9 @@ export type BindDatagram = (options: DatagramBindOptions) => Promise<DatagramSoc
 export interface DatagramIo {
   readonly name: "dgram" | "native";
   readonly bind: BindDatagram;
+  /**
+   * Datagrams the kernel refused to send since start (full send buffer, unreachable network…), counted by
+   * the native path. Node's dgram reports those as socket errors instead (logged), so its count stays 0.
+   */
+  readonly sendFailures: number;
 }

@@ -79,4 +79,4 @@ function bind(options: DatagramBindOptions): Promise<DatagramSocket> {
 }
 
 /** Node's dgram. */
-export const dgramIo: DatagramIo = { name: "dgram", bind };
+export const dgramIo: DatagramIo = { name: "dgram", bind, sendFailures: 0 };

@@ -127,7 +127,7 @@ class NativeEngine {
   }
 
   /** Datagrams the kernel refused to send (full buffer, unreachable…) since start. */
-  get droppedSends(): number {
+  get sendFailures(): number {
     return this.control[2]!;
   }
 
@@ -250,7 +250,7 @@ export function openNativeSockets(): number {
 }
 
 /** The native DatagramIo; throws an Error saying why it cannot be used here. */
-export function loadNativeIo(): DatagramIo & { readonly droppedSends: number } {
+export function loadNativeIo(): DatagramIo {
   if (engine === null) {
     if (process.platform !== "linux") throw new Error(`the batched UDP path needs Linux (recvmmsg/sendmmsg); this is ${process.platform}`);
     if (!existsSync(NATIVE_ADDON_PATH))
@@ -262,8 +262,8 @@ export function loadNativeIo(): DatagramIo & { readonly droppedSends: number } {
   return {
     name: "native",
     bind: (options) => current.bind(options),
-    get droppedSends() {
-      return current.droppedSends;
+    get sendFailures() {
+      return current.sendFailures;
     },
   };
 }
