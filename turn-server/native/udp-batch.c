@@ -226,7 +226,11 @@ static void on_readable(uv_poll_t* handle, int status, int events) {
   (void)events;
   sock_t* s = (sock_t*)handle->data;
   state_t* state = s->state;
-  if (status < 0) return;
+  if (status < 0) {
+    /* The descriptor itself failed (libuv could not poll it): stop, rather than spin on the error. */
+    uv_poll_stop(handle);
+    return;
+  }
   for (int round = 0; round < MAX_ROUNDS && !s->closing; round++) {
     if (state->pending == IN_SLOTS) deliver(state);
     if (s->closing) return;

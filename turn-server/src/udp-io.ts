@@ -7,11 +7,14 @@ import type { DatagramIo } from "./transports/datagram.ts";
 import { dgramIo } from "./transports/dgram-io.ts";
 import { loadNativeIo } from "./transports/native-io.ts";
 
-/** The chosen implementation and, when auto fell back, why. Throws when `native` was asked for and cannot load. */
-export function selectUdpIo(mode: UdpIoMode): { io: DatagramIo; fallbackReason: string | null } {
+/**
+ * The chosen implementation and, when auto fell back, why. Throws when `native` was asked for and cannot
+ * load. `load` is the native loader (tests pass one that fails).
+ */
+export function selectUdpIo(mode: UdpIoMode, load: () => DatagramIo = loadNativeIo): { io: DatagramIo; fallbackReason: string | null } {
   if (mode === "dgram") return { io: dgramIo, fallbackReason: null };
   try {
-    return { io: loadNativeIo(), fallbackReason: null };
+    return { io: load(), fallbackReason: null };
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     if (mode === "native") throw new Error(`--udp-io=native: ${reason}`);
