@@ -51,8 +51,6 @@ typedef struct sock_s {
   int polling;
   int closing;
   state_t* state;
-  struct sock_s* next;
-  struct sock_s* prev;
 } sock_t;
 
 struct state_s {
@@ -80,7 +78,9 @@ struct state_s {
   struct mmsghdr out_msgs[OUT_SLOTS];
   struct iovec out_iov[OUT_SLOTS];
   struct sockaddr_storage out_addr[OUT_SLOTS];
-  sock_t* socks;
+  /* Open sockets by descriptor number (a descriptor is unique while open). */
+  sock_t** by_fd;
+  int capacity;
 };
 
 #define CALL(env, call)                                         \
@@ -114,16 +114,29 @@ static void throw_errno(napi_env env, const char* syscall, int error) {
 }
 
 static sock_t* find_sock(state_t* state, int fd) {
-  for (sock_t* s = state->socks; s != NULL; s = s->next)
-    if (s->fd == fd && !s->closing) return s;
-  return NULL;
+  if (fd < 0 || fd >= state->capacity) return NULL;
+  sock_t* s = state->by_fd[fd];
+  return s != NULL && !s->closing ? s : NULL;
+}
+
+/* Files the socket under its descriptor; 0 when the table cannot grow. */
+static int register_sock(state_t* state, sock_t* s) {
+  if (s->fd >= state->capacity) {
+    int capacity = state->capacity > 0 ? state->capacity : 1024;
+    while (capacity <= s->fd) capacity *= 2;
+    sock_t** grown = realloc(state->by_fd, (size_t)capacity * sizeof *grown);
+    if (grown == NULL) return 0;
+    memset(grown + state->capacity, 0, (size_t)(capacity - state->capacity) * sizeof *grown);
+    state->by_fd = grown;
+    state->capacity = capacity;
+  }
+  state->by_fd[s->fd] = s;
+  return 1;
 }
 
 static void unlink_sock(sock_t* s) {
-  if (s->prev != NULL) s->prev->next = s->next;
-  else s->state->socks = s->next;
-  if (s->next != NULL) s->next->prev = s->prev;
-  s->next = s->prev = NULL;
+  state_t* state = s->state;
+  if (s->fd >= 0 && s->fd < state->capacity && state->by_fd[s->fd] == s) state->by_fd[s->fd] = NULL;
 }
 
 static void write_source(int32_t* meta, const struct sockaddr_storage* addr) {
@@ -270,7 +283,8 @@ static void close_sock(sock_t* s);
 static void cleanup(void* arg) {
   state_t* state = (state_t*)arg;
   if (state == NULL) return;
-  while (state->socks != NULL) close_sock(state->socks);
+  for (int fd = 0; fd < state->capacity; fd++)
+    if (state->by_fd[fd] != NULL) close_sock(state->by_fd[fd]);
   uv_close((uv_handle_t*)&state->check, NULL);
   uv_close((uv_handle_t*)&state->prepare, NULL);
 }
@@ -454,9 +468,12 @@ static napi_value Open(napi_env env, napi_callback_info info) {
   s->fd = fd;
   s->family = family;
   s->state = state;
-  s->next = state->socks;
-  if (state->socks != NULL) state->socks->prev = s;
-  state->socks = s;
+  if (!register_sock(state, s)) {
+    close(fd);
+    free(s);
+    napi_throw_error(env, "ENOMEM", "udp-batch: out of memory");
+    return NULL;
+  }
 
   napi_value result, fd_value, port_value;
   CALL(env, napi_create_array_with_length(env, 2, &result));
