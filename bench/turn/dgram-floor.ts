@@ -40,7 +40,32 @@ function bind(socket: Socket): Promise<number> {
   return new Promise((resolve) => socket.bind(0, "127.0.0.1", () => resolve(socket.address().port)));
 }
 
-/** Node: CPU microseconds (user, system) for `count` datagrams sent by one socket and received by another. */
+/**
+ * CPU microseconds (user, system) for `count` datagrams, keeping at most WINDOW in flight so the receive
+ * buffer never overflows: `send` sends one, `listen` registers what runs per datagram received.
+ */
+async function measureWindowed(send: () => void, listen: (onDatagram: () => void) => void): Promise<{ user: number; system: number }> {
+  let received = 0;
+  let sent = 0;
+  const start = process.cpuUsage();
+  await new Promise<void>((resolve) => {
+    const pump = (): void => {
+      while (sent < count && sent - received < WINDOW) {
+        send();
+        sent += 1;
+      }
+    };
+    listen(() => {
+      received += 1;
+      if (received === count) resolve();
+      else if (sent - received <= WINDOW / 2) pump();
+    });
+    pump();
+  });
+  return process.cpuUsage(start);
+}
+
+/** Node: one dgram socket sends, another receives. */
 async function nodeFloor(): Promise<{ user: number; system: number }> {
   const sender = createSocket("udp4");
   const receiver = createSocket("udp4");
@@ -48,59 +73,29 @@ async function nodeFloor(): Promise<{ user: number; system: number }> {
   const port = await bind(receiver);
   const payload = Buffer.alloc(size + 4);
   if (MODE === "connected") await new Promise<void>((resolve) => sender.connect(port, "127.0.0.1", () => resolve()));
-  let received = 0;
-  let sent = 0;
-  const start = process.cpuUsage();
-  await new Promise<void>((resolve) => {
-    const pump = (): void => {
-      // Keep at most WINDOW datagrams in flight so the receive buffer never overflows.
-      while (sent < count && sent - received < WINDOW) {
-        if (MODE === "plain") sender.send(payload.subarray(0, size), port, "127.0.0.1");
-        else if (MODE === "offset") sender.send(payload, 4, size, port, "127.0.0.1");
-        else sender.send(payload.subarray(0, size));
-        sent += 1;
-      }
-    };
-    receiver.on("message", () => {
-      received += 1;
-      if (received === count) resolve();
-      else if (sent - received <= WINDOW / 2) pump();
-    });
-    pump();
-  });
-  const usage = process.cpuUsage(start);
+  const usage = await measureWindowed(
+    () => {
+      if (MODE === "plain") sender.send(payload.subarray(0, size), port, "127.0.0.1");
+      else if (MODE === "offset") sender.send(payload, 4, size, port, "127.0.0.1");
+      else sender.send(payload.subarray(0, size));
+    },
+    (onDatagram) => receiver.on("message", onDatagram),
+  );
   sender.close();
   receiver.close();
   return usage;
 }
 
-/** The relay's native DatagramIo: the same window, sends queued and sent with sendmmsg, receives batched. */
+/** The relay's native DatagramIo: sends queued and sent with sendmmsg, receives batched. */
 async function nativeFloor(io: DatagramIo): Promise<{ user: number; system: number }> {
   const options = { family: 4 as const, address: "127.0.0.1", port: 0, bufferBytes: 1 << 20, reusePort: false, ipv6Only: false };
   const sender = await io.bind(options);
   const receiver = await io.bind(options);
   const payload = Buffer.alloc(size);
-  let received = 0;
-  let sent = 0;
-  const start = process.cpuUsage();
-  await new Promise<void>((resolve) => {
-    const pump = (): void => {
-      while (sent < count && sent - received < WINDOW) {
-        sender.send(payload, 0, size, receiver.port, "127.0.0.1");
-        sent += 1;
-      }
-    };
-    receiver.receive(
-      () => {
-        received += 1;
-        if (received === count) resolve();
-        else if (sent - received <= WINDOW / 2) pump();
-      },
-      () => {},
-    );
-    pump();
-  });
-  const usage = process.cpuUsage(start);
+  const usage = await measureWindowed(
+    () => sender.send(payload, 0, size, receiver.port, "127.0.0.1"),
+    (onDatagram) => receiver.receive(onDatagram, () => {}),
+  );
   await sender.close();
   await receiver.close();
   return usage;
