@@ -144,16 +144,20 @@ function oursSource(): BenchResults["oursSource"] {
   return { gitHead: head.stdout.trim() || "unknown", sourceSha256: hash.digest("hex").slice(0, 16) };
 }
 
+/** The first two lines a failed child printed, on one line. */
+function firstLines(result: { stderr: string; stdout: string }): string {
+  return (result.stderr || result.stdout || "").trim().split("\n").slice(0, 2).join(" ");
+}
+
 /** Why `ours` cannot run yet (bin missing or its --help failing; for ours, the UDP addon not building), or null when it can. */
 function oursUnavailable(name: "ours" | "ours-dgram"): string | null {
   const help = spawnSync(process.execPath, [OURS_BIN, "--help"], { encoding: "utf8", timeout: 10_000 });
   if (help.status !== 0) {
-    return `\`node turn-server/bin/switchboard-turn.js --help\` failed (exit ${help.status ?? help.signal}): ${(help.stderr || help.stdout || "").trim().split("\n").slice(0, 2).join(" ")}`;
+    return `\`node turn-server/bin/switchboard-turn.js --help\` failed (exit ${help.status ?? help.signal}): ${firstLines(help)}`;
   }
   if (name === "ours") {
     const build = spawnSync(process.execPath, [join(repoRoot, "scripts/build-native.ts")], { encoding: "utf8", timeout: 120_000 });
-    if (build.status !== 0)
-      return `npm run build:native failed: ${(build.stderr || build.stdout || "").trim().split("\n").slice(0, 2).join(" ")}`;
+    if (build.status !== 0) return `npm run build:native failed: ${firstLines(build)}`;
   }
   return null;
 }

@@ -47,7 +47,6 @@ typedef struct state_s state_t;
 typedef struct sock_s {
   uv_poll_t poll;
   int fd;
-  int family;
   int polling;
   int closing;
   state_t* state;
@@ -466,7 +465,6 @@ static napi_value Open(napi_env env, napi_callback_info info) {
     return NULL;
   }
   s->fd = fd;
-  s->family = family;
   s->state = state;
   if (!register_sock(state, s)) {
     close(fd);

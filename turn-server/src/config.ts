@@ -420,6 +420,11 @@ export function parseConfig(argv: string[], env: Environment = process.env): Con
     }
     return Number(value);
   };
+  const choice = <T extends string>(flag: string, choices: readonly T[], fallback: T): T => {
+    const value = (text(flag) ?? fallback) as T;
+    if (!choices.includes(value)) errors.push(`${named(flag)}=${value}: one of ${choices.join(", ")}`);
+    return value;
+  };
   const ipAddress = (flag: string, value: string): boolean => {
     if (isIP(value) === 0 || value.includes("%")) {
       errors.push(`${named(flag)}=${value}: not an IP address (use a literal like 203.0.113.7 or 2001:db8::7)`);
@@ -638,10 +643,8 @@ export function parseConfig(argv: string[], env: Environment = process.env): Con
       drainAlternate = { address, port };
     }
   }
-  const udpIo = (text("udp-io") ?? "auto") as UdpIoMode;
-  if (!UDP_IO_MODES.includes(udpIo)) errors.push(`${named("udp-io")}=${udpIo}: one of ${UDP_IO_MODES.join(", ")}`);
-  const logLevel = (text("log-level") ?? "info") as LogLevel;
-  if (!LOG_LEVELS.includes(logLevel)) errors.push(`${named("log-level")}=${logLevel}: one of ${LOG_LEVELS.join(", ")}`);
+  const udpIo = choice("udp-io", UDP_IO_MODES, "auto");
+  const logLevel = choice("log-level", LOG_LEVELS, "info");
 
   if (errors.length > 0) return { kind: "error", errors };
   return {

@@ -3,7 +3,8 @@
  * channel bindings, lifetime, usage counters and bandwidth budget. The relay hot path lives here:
  * `relayChannelData` / `relaySend` (client → peer) and `receiveFromPeer` (peer → client). Those do Map
  * lookups keyed by numbers (channel, port) or by the `rinfo.address` string Node already made, compare
- * plain numbers, and build one pooled buffer per packet; no closures, no string building, no logging.
+ * plain numbers, and frame ChannelData to UDP clients straight into the socket's send path (one pooled
+ * buffer per packet only for stream clients and Data indications); no closures, no string building, no logging.
  */
 import { encodeDataIndication } from "../stun/channel-data.ts";
 import { CHANNEL_COOLDOWN_SECONDS } from "../stun/constants.ts";

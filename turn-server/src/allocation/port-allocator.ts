@@ -27,7 +27,7 @@ export interface PortRequest {
 }
 
 /** Binds one relay socket on `address`:`port` with `bind`; rejects with the bind error. */
-export function bindRelaySocket(bind: BindDatagram, address: string, family: 4 | 6, port: number): Promise<DatagramSocket> {
+function bindRelaySocket(bind: BindDatagram, address: string, family: 4 | 6, port: number): Promise<DatagramSocket> {
   // An IPv6 relay only reaches IPv6 peers: no IPv4-mapped traffic through the back door.
   return bind({ family, address, port, bufferBytes: RELAY_SOCKET_BUFFER_BYTES, reusePort: false, ipv6Only: family === 6 });
 }

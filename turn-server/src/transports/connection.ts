@@ -17,8 +17,6 @@ export interface ClientConnection {
   readonly fiveTupleKey: string;
   /** For handlers and events. */
   readonly source: ClientSource;
-  /** Stream transports need ChannelData padded to 4 bytes (RFC 8656 §12.5). */
-  readonly stream: boolean;
   /** The allocation on this 5-tuple, if any (the hot path reads it directly). */
   allocation: Allocation | null;
   /** Sends one whole STUN message or ChannelData frame; returns false when dropped (closed or backlogged). */

@@ -2,8 +2,8 @@
  * The batched DatagramIo (Linux): the addon in turn-server/native/ (udp-batch.c) reads every readable
  * socket with recvmmsg into shared buffers and calls `onBatch` once per event-loop iteration for all of
  * them; sends are appended to a shared queue that it sends with sendmmsg after each batch and before the
- * loop blocks. Per datagram, JavaScript makes no object (the IPv4 source text is cached) and no call into
- * C++; Node's dgram makes a Buffer, an rinfo object, a string and a SendWrap, and crosses into C++ twice.
+ * loop blocks. Per datagram from an IPv4 source, JavaScript makes no object (the source text is cached) and
+ * no call into C++ (an IPv6 source's text comes from libuv, one call); Node's dgram makes a Buffer, an rinfo object, a string and a SendWrap, and crosses into C++ twice.
  * Why: bench/turn (BENCHMARKS.md "TURN relay").
  *
  * Build it with `npm run build:native` (gcc and Node's own headers; `npm ci` tries it after install).
@@ -220,10 +220,7 @@ class NativeEngine {
     if (header === -1) {
       data.copy(out, used, offset, offset + length);
     } else {
-      out[used] = header >>> 24;
-      out[used + 1] = (header >>> 16) & 0xff;
-      out[used + 2] = (header >>> 8) & 0xff;
-      out[used + 3] = header & 0xff;
+      out.writeUInt32BE(header >>> 0, used);
       data.copy(out, used + 4, offset, offset + length);
     }
     const meta = this.outMeta;

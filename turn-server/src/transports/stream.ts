@@ -30,7 +30,6 @@ export class StreamConnection implements ClientConnection, FrameHandler {
   readonly localPort: number;
   readonly fiveTupleKey: string;
   readonly source: ClientSource;
-  readonly stream = true;
   allocation: Allocation | null = null;
   readonly acceptedAt: number;
   private readonly socket: Socket;

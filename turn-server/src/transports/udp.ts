@@ -32,7 +32,6 @@ class UdpConnection implements ClientConnection {
   readonly localPort: number;
   readonly fiveTupleKey: string;
   readonly source: ClientSource;
-  readonly stream = false;
   readonly open = true;
   allocation: Allocation | null = null;
   /** The address as the socket reports it (IPv4-mapped on a dual-stack socket): what send() needs. */
