@@ -14,8 +14,8 @@
 import { DurableObject } from "cloudflare:workers";
 import { PING_FRAME, PONG_FRAME } from "../../protocol/keepalive.ts";
 import { ClientMessage } from "../../protocol/messages.ts";
+import { peerOf, peerTag, socketsByPeer } from "./peer-tags.ts";
 
-const PEER_TAG_PREFIX = "peer:";
 /** The Room's coalesced flush delay (worker/room/deadlines.ts FLUSH_DELAY_MS). */
 const FLUSH_DELAY_MS = 250;
 
@@ -37,7 +37,7 @@ interface Retained {
 
 /** A relay with the Room's per-frame work switchable piece by piece. */
 export class AblationRelay extends DurableObject<Record<string, unknown>> {
-  readonly #peers = new Map<string, WebSocket>();
+  readonly #peers: Map<string, WebSocket>;
   readonly #retained = new Map<string, Retained>();
   readonly #dirty = new Set<string>();
   #mode: Mode | undefined;
@@ -47,10 +47,7 @@ export class AblationRelay extends DurableObject<Record<string, unknown>> {
   constructor(ctx: DurableObjectState, env: Record<string, unknown>) {
     super(ctx, env);
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING_FRAME, PONG_FRAME));
-    for (const ws of ctx.getWebSockets()) {
-      const peer = peerOf(ctx.getTags(ws));
-      if (peer !== undefined) this.#peers.set(peer, ws);
-    }
+    this.#peers = socketsByPeer(ctx);
   }
 
   /** Accepts one socket for `?peer=`; the first one fixes the room's `?mode=`. */
@@ -62,7 +59,7 @@ export class AblationRelay extends DurableObject<Record<string, unknown>> {
       this.#mode = { validate: pieces.includes("validate"), reserialize: pieces.includes("reserialize"), flush: pieces.includes("flush") };
     }
     const { 0: client, 1: server } = new WebSocketPair();
-    this.ctx.acceptWebSocket(server, [PEER_TAG_PREFIX + peer]);
+    this.ctx.acceptWebSocket(server, [peerTag(peer)]);
     this.#peers.get(peer)?.close(1000, "replaced");
     this.#peers.set(peer, server);
     this.#retained.set(peer, { nextSeq: 1, ackedSeq: 0, persistedSeq: 0, persistedAckedSeq: 0, seqs: [], texts: [] });
@@ -161,9 +158,4 @@ export class AblationRelay extends DurableObject<Record<string, unknown>> {
     });
     this.#dirty.clear();
   }
-}
-
-function peerOf(tags: string[]): string | undefined {
-  const tag = tags.find((candidate) => candidate.startsWith(PEER_TAG_PREFIX));
-  return tag?.slice(PEER_TAG_PREFIX.length);
 }

@@ -6,29 +6,24 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { PING_FRAME, PONG_FRAME } from "../../protocol/keepalive.ts";
-
-/** The relay's one per-socket fact, kept as the socket's tag so it survives hibernation. */
-const PEER_TAG_PREFIX = "peer:";
+import { peerOf, peerTag, socketsByPeer } from "./peer-tags.ts";
 
 /** Forwards frames between the sockets of one bench room. */
 export class BareRelay extends DurableObject<Record<string, unknown>> {
   /** peer id → socket; rebuilt from the hibernated sockets' tags when the object wakes. */
-  readonly #peers = new Map<string, WebSocket>();
+  readonly #peers: Map<string, WebSocket>;
 
   constructor(ctx: DurableObjectState, env: Record<string, unknown>) {
     super(ctx, env);
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING_FRAME, PONG_FRAME));
-    for (const ws of ctx.getWebSockets()) {
-      const peer = peerOf(ctx.getTags(ws));
-      if (peer !== undefined) this.#peers.set(peer, ws);
-    }
+    this.#peers = socketsByPeer(ctx);
   }
 
   /** Accepts one socket for `?peer=` (the route checked the name and the upgrade header). */
   override async fetch(request: Request): Promise<Response> {
     const peer = new URL(request.url).searchParams.get("peer") ?? "";
     const { 0: client, 1: server } = new WebSocketPair();
-    this.ctx.acceptWebSocket(server, [PEER_TAG_PREFIX + peer]);
+    this.ctx.acceptWebSocket(server, [peerTag(peer)]);
     this.#peers.get(peer)?.close(1000, "replaced");
     this.#peers.set(peer, server);
     server.send(`{"type":"welcome","peerId":${JSON.stringify(peer)}}`);
@@ -70,11 +65,6 @@ export class BareRelay extends DurableObject<Record<string, unknown>> {
     const peer = peerOf(this.ctx.getTags(ws));
     if (peer !== undefined && this.#peers.get(peer) === ws) this.#peers.delete(peer);
   }
-}
-
-function peerOf(tags: string[]): string | undefined {
-  const tag = tags.find((candidate) => candidate.startsWith(PEER_TAG_PREFIX));
-  return tag?.slice(PEER_TAG_PREFIX.length);
 }
 
 function sendQuietly(ws: WebSocket | undefined, text: string): void {

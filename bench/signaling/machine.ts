@@ -1,14 +1,10 @@
 /** The machine and software a run measured, and the load other work put on it, for the results file. */
 import { readFileSync } from "node:fs";
-import { availableParallelism, release } from "node:os";
 import { join } from "node:path";
+import { type HostFacts, hostFacts } from "../machine.ts";
 
 /** Facts recorded with every result. */
-export interface MachineInfo {
-  nproc: number;
-  cpuModel: string;
-  kernel: string;
-  node: string;
+export interface MachineInfo extends HostFacts {
   wrangler: string;
   workerd: string;
   peer: string;
@@ -17,17 +13,8 @@ export interface MachineInfo {
 
 /** Collects MachineInfo; package versions are read from node_modules under `repoRoot`. */
 export function machineInfo(repoRoot: string): MachineInfo {
-  let cpuModel = "unknown";
-  try {
-    cpuModel = /^model name\s*:\s*(.+)$/m.exec(readFileSync("/proc/cpuinfo", "utf8"))?.[1]?.trim() ?? "unknown";
-  } catch {
-    // Not Linux.
-  }
   return {
-    nproc: availableParallelism(),
-    cpuModel,
-    kernel: release(),
-    node: process.version,
+    ...hostFacts(),
     wrangler: packageVersion(repoRoot, "wrangler"),
     workerd: packageVersion(repoRoot, "@cloudflare/workerd-linux-64"),
     peer: packageVersion(repoRoot, "peer"),

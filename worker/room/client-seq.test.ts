@@ -1,19 +1,11 @@
 import { abortAllDurableObjects, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { Room } from "./room.ts";
-import { type Frame, roomStub, TestPeer, uniqueRoom } from "./testing.ts";
+import { type Frame, pair, roomStub, TestPeer, uniqueRoom } from "./testing.ts";
 
 afterEach(() => {
   vi.useRealTimers();
 });
-
-/** a and b in a fresh room, each having read the other's presence (b's seq 1 is nothing: b joined second). */
-async function pair(room: string): Promise<{ a: TestPeer; b: TestPeer }> {
-  const a = await TestPeer.connect(room, "a");
-  const b = await TestPeer.connect(room, "b");
-  await a.expect("peer-joined");
-  return { a, b };
-}
 
 /** A numbered signal from `from` to `to`. */
 function signal(from: TestPeer, to: TestPeer, data: unknown, cseq: number): void {

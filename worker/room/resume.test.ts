@@ -1,19 +1,11 @@
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { CloseCode } from "../../protocol/errors.ts";
-import { roomStub, TestPeer, uniqueRoom } from "./testing.ts";
+import { pair, roomStub, TestPeer, uniqueRoom } from "./testing.ts";
 
 afterEach(() => {
   vi.useRealTimers();
 });
-
-/** a and b in a fresh room, each having read the other's presence. */
-async function pair(room: string): Promise<{ a: TestPeer; b: TestPeer }> {
-  const a = await TestPeer.connect(room, "a");
-  const b = await TestPeer.connect(room, "b");
-  await a.expect("peer-joined");
-  return { a, b };
-}
 
 describe("lossless signaling: seq, ack and resume", () => {
   it("after a dropped socket, resumes the same peer and delivers every missed frame once, in order", async () => {

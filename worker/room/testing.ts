@@ -181,3 +181,11 @@ export class TestPeer {
     }
   }
 }
+
+/** a and b in `room`, each having read the other's presence (b's seq 1 is nothing: b joined second). */
+export async function pair(room: string): Promise<{ a: TestPeer; b: TestPeer }> {
+  const a = await TestPeer.connect(room, "a");
+  const b = await TestPeer.connect(room, "b");
+  await a.expect("peer-joined");
+  return { a, b };
+}
